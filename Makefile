@@ -1,0 +1,55 @@
+# The newcomer's commands: `make run` and `make test`. Everything else is for maintainers.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-dev
+
+.PHONY: help install run test lint format openapi lock clean
+
+help:
+	@echo "make run      serve the API with demo data on http://127.0.0.1:8000"
+	@echo "make test     run the whole suite against a real PostgreSQL"
+	@echo "make lint     ruff check and format check"
+	@echo "make openapi  regenerate openapi.yaml from the code"
+	@echo "make lock     re-pin requirements*.lock from pyproject.toml"
+
+$(STAMP): requirements-dev.lock
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.lock
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(PY) -m service.devserver
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+openapi: install
+	$(PY) -m service openapi
+
+# Resolve pyproject.toml's pins in a scratch venv and freeze them, runtime and dev separately.
+lock:
+	rm -rf $(VENV)-lock
+	$(PYTHON) -m venv $(VENV)-lock
+	$(VENV)-lock/bin/pip install --quiet --upgrade pip
+	$(VENV)-lock/bin/pip install --quiet $$($(PYTHON) -c 'import tomllib; print(" ".join(repr(d) for d in tomllib.load(open("pyproject.toml","rb"))["project"]["dependencies"]))')
+	{ echo "# Runtime dependencies, pinned: regenerate with 'make lock' after changing pyproject.toml."; \
+	  $(VENV)-lock/bin/pip freeze --exclude pip --exclude setuptools; } > requirements.lock
+	$(VENV)-lock/bin/pip install --quiet $$($(PYTHON) -c 'import tomllib; print(" ".join(repr(d) for d in tomllib.load(open("pyproject.toml","rb"))["project"]["optional-dependencies"]["dev"]))')
+	{ echo "# Runtime and development dependencies, pinned: regenerate with 'make lock'."; \
+	  $(VENV)-lock/bin/pip freeze --exclude pip --exclude setuptools; } > requirements-dev.lock
+	rm -rf $(VENV)-lock
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
