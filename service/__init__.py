@@ -1,0 +1,26 @@
+"""Narrative Tracker: narratives, their sightings, and the official rebuttals of them."""
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from service import cli, config, db, errors, request_context
+from service.api import register_api
+
+
+def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
+    """Build the WSGI app: settings from the environment (then `overrides`), one pool per process."""
+    app = Flask(__name__)
+    app.config.update(config.load())
+    app.config.update(overrides or {})
+    app.json.ensure_ascii = False  # quotes in Cyrillic stay readable
+    logging.basicConfig(level=app.config["LOG_LEVEL"])
+    errors.init_app(app)
+    request_context.init_app(app)
+    db.init_app(app).open()
+    register_api(app)
+    for command in cli.COMMANDS:
+        app.cli.add_command(command)
+    return app

@@ -1,0 +1,39 @@
+"""Liveness and readiness probes; no key needed."""
+
+from flask.views import MethodView
+
+from service import db, migrate
+from service.api.blueprint import Blueprint
+from service.schemas.health import HealthOut
+
+blp = Blueprint("health", __name__, description="Liveness and readiness probes.")
+
+
+@blp.route("/healthz")
+class Liveness(MethodView):
+    @blp.response(200, HealthOut)
+    def get(self):
+        """Liveness: the process answers; the database is not consulted."""
+        return {"status": "ok"}
+
+
+@blp.route("/readyz")
+class Readiness(MethodView):
+    @blp.response(200, HealthOut)
+    @blp.alt_response(503, schema=HealthOut, description="Not ready: see `checks`.")
+    def get(self):
+        """Readiness: the database answers and every migration on disk is applied."""
+        checks = {"database": "ok", "migrations": "ok"}
+        try:
+            with db.connection() as conn:
+                missing = migrate.pending(conn)
+        except migrate.MigrationError:
+            checks["migrations"] = "mismatch"
+        except Exception:
+            checks["database"] = "unavailable"
+            checks["migrations"] = "unknown"
+        else:
+            if missing:
+                checks["migrations"] = f"{len(missing)} pending"
+        ready = all(value == "ok" for value in checks.values())
+        return {"status": "ok" if ready else "unavailable", "checks": checks}, 200 if ready else 503

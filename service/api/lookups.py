@@ -1,0 +1,30 @@
+"""Lookups several views share: the narrative a ref names, and who is making the request."""
+
+from typing import Any
+
+from psycopg import Connection
+
+from service.errors import not_found, unprocessable
+from service.repo import narratives as narratives_repo
+
+ANONYMOUS = "anonymous"
+
+
+def current_key_name() -> str:
+    """The name of the API key making this request, recorded as provenance on every write."""
+    return ANONYMOUS
+
+
+def narrative_or_404(conn: Connection, ref: str) -> dict[str, Any]:
+    """The narrative a path's `{ref}` names, archived ones included, else a 404 problem."""
+    return narratives_repo.resolve(conn, ref) or not_found("narrative", ref)
+
+
+def narrative_for_write(conn: Connection, ref: str, field: str) -> dict[str, Any]:
+    """The narrative a body field names; unknown or archived ones are a 422 on that field."""
+    narrative = narratives_repo.resolve(conn, ref)
+    if narrative is None:
+        unprocessable(field, f"No narrative matches '{ref}'.")
+    if narrative["status"] == "archived":
+        unprocessable(field, f"The narrative '{narrative['slug']}' is archived.")
+    return narrative

@@ -1,0 +1,125 @@
+"""/v1/narratives: the claims being tracked, and each one's sightings and rebuttals."""
+
+from typing import Any
+
+from flask.views import MethodView
+from psycopg import Connection
+
+from service import db, pagination
+from service.api.blueprint import Blueprint
+from service.api.lookups import current_key_name, narrative_or_404
+from service.errors import not_found, unprocessable
+from service.repo import narratives as repo
+from service.repo import rebuttals as rebuttals_repo
+from service.repo import sightings as sightings_repo
+from service.schemas.common import kebab
+from service.schemas.narratives import (
+    NarrativeIn,
+    NarrativeOut,
+    NarrativePage,
+    NarrativePatch,
+    NarrativeQuery,
+)
+from service.schemas.rebuttals import NarrativeRebuttalQuery, RebuttalPage
+from service.schemas.sightings import NarrativeSightingQuery, SightingPage
+
+blp = Blueprint(
+    "narratives",
+    __name__,
+    url_prefix="/v1/narratives",
+    description="Claims being pushed; `{ref}` is a narrative's id or slug.",
+)
+
+
+@blp.route("")
+class Narratives(MethodView):
+    @blp.arguments(NarrativeQuery, location="query", as_kwargs=True)
+    @blp.response(200, NarrativePage)
+    def get(self, limit: int, cursor: str | None = None, **filters: Any):
+        """List narratives, newest first; archived ones only when asked for by `status`."""
+        after = pagination.decode("narratives", cursor) if cursor else None
+        with db.connection() as conn:
+            rows = repo.list_page(conn, limit=limit, after=after, **filters)
+        return pagination.page("narratives", rows, limit, "created_at")
+
+    @blp.arguments(NarrativeIn)
+    @blp.response(201, NarrativeOut)
+    def post(self, data: dict[str, Any]):
+        """Create a narrative."""
+        data["slug"] = data.get("slug") or kebab(data["title"])
+        if not data["slug"]:
+            unprocessable("slug", "The title has no Latin letters or digits; give a slug.")
+        with db.transaction() as conn:
+            data["parent_id"] = _parent_id(conn, data.pop("parent"), None)
+            id_ = repo.insert(conn, data, by=current_key_name())
+            created = repo.get(conn, id_)
+        return created, 201, {"Location": f"/v1/narratives/{created['slug']}"}
+
+
+@blp.route("/<ref>")
+class NarrativeByRef(MethodView):
+    @blp.response(200, NarrativeOut)
+    def get(self, ref: str):
+        """One narrative, archived or not."""
+        with db.connection() as conn:
+            return repo.get(conn, ref) or not_found("narrative", ref)
+
+    @blp.arguments(NarrativePatch)
+    @blp.response(200, NarrativeOut)
+    def patch(self, changes: dict[str, Any], ref: str):
+        """Change some fields; `aliases`, `keywords` and `tags` replace the whole list."""
+        with db.transaction() as conn:
+            narrative = narrative_or_404(conn, ref)
+            if "parent" in changes:
+                changes["parent_id"] = _parent_id(conn, changes.pop("parent"), narrative["id"])
+            repo.update(conn, narrative["id"], changes, by=current_key_name())
+            return repo.get(conn, narrative["id"])
+
+    @blp.response(204)
+    def delete(self, ref: str):
+        """Archive a narrative: it leaves default lists but keeps its sightings and rebuttals."""
+        with db.transaction() as conn:
+            narrative = narrative_or_404(conn, ref)
+            repo.archive(conn, narrative["id"], by=current_key_name())
+
+
+@blp.route("/<ref>/sightings")
+class NarrativeSightings(MethodView):
+    @blp.arguments(NarrativeSightingQuery, location="query", as_kwargs=True)
+    @blp.response(200, SightingPage)
+    def get(self, ref: str, limit: int, cursor: str | None = None, **filters: Any):
+        """This narrative's sightings, newest observed first."""
+        after = pagination.decode("sightings", cursor) if cursor else None
+        with db.connection() as conn:
+            narrative = narrative_or_404(conn, ref)
+            rows = sightings_repo.list_page(
+                conn, limit=limit, after=after, narrative_id=narrative["id"], **filters
+            )
+        return pagination.page("sightings", rows, limit, "observed_at")
+
+
+@blp.route("/<ref>/rebuttals")
+class NarrativeRebuttals(MethodView):
+    @blp.arguments(NarrativeRebuttalQuery, location="query", as_kwargs=True)
+    @blp.response(200, RebuttalPage)
+    def get(self, ref: str, limit: int, cursor: str | None = None, **filters: Any):
+        """What has been said against this narrative, newest first."""
+        after = pagination.decode("rebuttals", cursor) if cursor else None
+        with db.connection() as conn:
+            narrative = narrative_or_404(conn, ref)
+            rows = rebuttals_repo.list_page(
+                conn, limit=limit, after=after, narrative_id=narrative["id"], **filters
+            )
+        return pagination.page("rebuttals", rows, limit, "published_at")
+
+
+def _parent_id(conn: Connection, ref: str | None, child_id: Any) -> Any:
+    """The parent's id for a ref, refusing unknown parents and cycles (422 on `parent`)."""
+    if ref is None:
+        return None
+    parent = repo.resolve(conn, ref)
+    if parent is None:
+        unprocessable("parent", f"No narrative matches '{ref}'.")
+    if child_id is not None and repo.creates_cycle(conn, child_id, parent["id"]):
+        unprocessable("parent", "A narrative cannot descend from itself.")
+    return parent["id"]

@@ -1,0 +1,90 @@
+"""/v1/rebuttals: official statements against narratives."""
+
+import uuid
+from typing import Any
+
+from flask.views import MethodView
+from psycopg import Connection
+
+from service import db, pagination
+from service.api.blueprint import Blueprint
+from service.api.lookups import current_key_name, narrative_for_write, narrative_or_404
+from service.errors import not_found
+from service.repo import rebuttals as repo
+from service.schemas.rebuttals import (
+    RebuttalIn,
+    RebuttalOut,
+    RebuttalPage,
+    RebuttalPatch,
+    RebuttalQuery,
+)
+
+blp = Blueprint(
+    "rebuttals",
+    __name__,
+    url_prefix="/v1/rebuttals",
+    description="Who refuted a narrative, in which office, when, and how.",
+)
+
+
+@blp.route("")
+class Rebuttals(MethodView):
+    @blp.arguments(RebuttalQuery, location="query", as_kwargs=True)
+    @blp.response(200, RebuttalPage)
+    def get(self, limit: int, cursor: str | None = None, **filters: Any):
+        """List rebuttals, newest published first."""
+        after = pagination.decode("rebuttals", cursor) if cursor else None
+        with db.connection() as conn:
+            ref = filters.pop("narrative", None)
+            narrative_id = narrative_or_404(conn, ref)["id"] if ref is not None else None
+            rows = repo.list_page(
+                conn, limit=limit, after=after, narrative_id=narrative_id, **filters
+            )
+        return pagination.page("rebuttals", rows, limit, "published_at")
+
+    @blp.arguments(RebuttalIn)
+    @blp.response(201, RebuttalOut)
+    def post(self, data: dict[str, Any]):
+        """Record a rebuttal of one or more narratives."""
+        with db.transaction() as conn:
+            narrative_ids = _narrative_ids(conn, data["narratives"])
+            id_ = repo.insert(conn, data, narrative_ids, by=current_key_name())
+            rebuttal = repo.get(conn, id_)
+        return rebuttal, 201, {"Location": f"/v1/rebuttals/{id_}"}
+
+
+@blp.route("/<uuid:rebuttal_id>")
+class RebuttalById(MethodView):
+    @blp.response(200, RebuttalOut)
+    def get(self, rebuttal_id: uuid.UUID):
+        """One rebuttal."""
+        with db.connection() as conn:
+            return repo.get(conn, rebuttal_id) or not_found("rebuttal", str(rebuttal_id))
+
+    @blp.arguments(RebuttalPatch)
+    @blp.response(200, RebuttalOut)
+    def patch(self, changes: dict[str, Any], rebuttal_id: uuid.UUID):
+        """Correct a rebuttal; `narratives` replaces the whole list."""
+        with db.transaction() as conn:
+            if repo.get(conn, rebuttal_id) is None:
+                not_found("rebuttal", str(rebuttal_id))
+            repo.update(conn, rebuttal_id, changes, by=current_key_name())
+            if "narratives" in changes:
+                repo.link(conn, rebuttal_id, _narrative_ids(conn, changes["narratives"]))
+            return repo.get(conn, rebuttal_id)
+
+    @blp.response(204)
+    def delete(self, rebuttal_id: uuid.UUID):
+        """Delete a rebuttal recorded in error."""
+        with db.transaction() as conn:
+            if not repo.delete(conn, rebuttal_id):
+                not_found("rebuttal", str(rebuttal_id))
+
+
+def _narrative_ids(conn: Connection, refs: list[str]) -> list[uuid.UUID]:
+    ids: list[uuid.UUID] = []
+    for index, ref in enumerate(refs):
+        narrative_id = narrative_for_write(conn, ref, f"narratives.{index}")["id"]
+        if narrative_id not in ids:
+            ids.append(narrative_id)
+    return ids

@@ -1,0 +1,97 @@
+"""The connection pool, and the two ways a view borrows a connection.
+
+One pool per process, opened by the app factory, so that gunicorn workers never share sockets
+inherited across fork. Tests hand the app a single connection inside an open transaction instead;
+every borrow then becomes a savepoint, and the test rolls everything back.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+from flask import Flask, current_app
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+EXTENSION = "narratives.db"
+
+
+class Database:
+    def __init__(
+        self, url: str, *, min_size: int, max_size: int, timeout: float, statement_timeout_ms: int
+    ) -> None:
+        self.url = url
+        self.override: psycopg.Connection | None = None
+        self.pool = ConnectionPool(
+            url,
+            min_size=min_size,
+            max_size=max_size,
+            timeout=timeout,
+            open=False,
+            kwargs={
+                "autocommit": True,
+                "row_factory": dict_row,
+                "options": f"-c timezone=UTC -c statement_timeout={statement_timeout_ms}",
+                "connect_timeout": 5,
+            },
+            check=ConnectionPool.check_connection,
+            name="narratives",
+        )
+
+    def open(self) -> None:
+        self.pool.open(wait=False)
+
+    def close(self) -> None:
+        self.pool.close()
+
+    @contextmanager
+    def connection(self) -> Iterator[psycopg.Connection]:
+        """A connection for reads: autocommit, one statement at a time."""
+        if self.override is not None:
+            with self.override.transaction():
+                yield self.override
+            return
+        with self.pool.connection() as conn:
+            yield conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[psycopg.Connection]:
+        """A connection inside a transaction, committed when the block ends without error."""
+        if self.override is not None:
+            with self.override.transaction():
+                yield self.override
+            return
+        with self.pool.connection() as conn, conn.transaction():
+            yield conn
+
+
+def init_app(app: Flask) -> Database:
+    url = app.config["DATABASE_URL"]
+    if not url:
+        raise RuntimeError("DATABASE_URL is not set")
+    database = Database(
+        url,
+        min_size=app.config["DB_POOL_MIN_SIZE"],
+        max_size=app.config["DB_POOL_MAX_SIZE"],
+        timeout=app.config["DB_POOL_TIMEOUT"],
+        statement_timeout_ms=app.config["DB_STATEMENT_TIMEOUT_MS"],
+    )
+    app.extensions[EXTENSION] = database
+    return database
+
+
+def get() -> Database:
+    return current_app.extensions[EXTENSION]
+
+
+def connection():
+    return get().connection()
+
+
+def transaction():
+    return get().transaction()
+
+
+def connect(url: str) -> psycopg.Connection:
+    """A standalone connection for commands (migrate, seed), with the pool's settings."""
+    return psycopg.connect(url, row_factory=dict_row, options="-c timezone=UTC", connect_timeout=10)

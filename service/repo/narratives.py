@@ -1,0 +1,197 @@
+"""SQL for narratives and their aliases. Functions take a connection first and never commit."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from psycopg import Connection, sql
+
+# One narrative as the API shows it, with its derived figures. The counts and first/last seen
+# ignore sightings reviewed as false positives.
+_SELECT = """
+SELECT n.id, n.slug, n.title, n.summary, n.keywords, n.tags, n.status,
+       n.created_at, n.updated_at, n.created_by, n.updated_by,
+       CASE WHEN p.id IS NULL THEN NULL
+            ELSE json_build_object('id', p.id, 'slug', p.slug, 'title', p.title) END AS parent,
+       coalesce(a.aliases, '[]'::json) AS aliases,
+       s.first_seen_at, s.last_seen_at, s.sighting_count,
+       r.rebuttal_count
+  FROM narratives n
+  LEFT JOIN narratives p ON p.id = n.parent_id
+  LEFT JOIN LATERAL (
+        SELECT json_agg(json_build_object('text', al.text, 'language', al.language)
+                        ORDER BY al.position) AS aliases
+          FROM narrative_aliases al
+         WHERE al.narrative_id = n.id) a ON true
+  LEFT JOIN LATERAL (
+        SELECT min(si.observed_at) AS first_seen_at, max(si.observed_at) AS last_seen_at,
+               count(*) AS sighting_count
+          FROM sightings si
+         WHERE si.narrative_id = n.id AND si.status <> 'false_positive') s ON true
+  LEFT JOIN LATERAL (
+        SELECT count(*) AS rebuttal_count
+          FROM rebuttal_narratives rn
+         WHERE rn.narrative_id = n.id) r ON true
+"""
+
+# Columns a PATCH may set directly; anything else in `changes` is handled by name below.
+_UPDATABLE = ("slug", "title", "summary", "keywords", "tags", "status", "parent_id")
+
+
+def get(conn: Connection, ref: str | uuid.UUID) -> dict[str, Any] | None:
+    """One narrative by id or slug, archived ones included."""
+    return conn.execute(_SELECT + " WHERE n.id = %(id)s OR n.slug = %(slug)s", _ref(ref)).fetchone()
+
+
+def resolve(conn: Connection, ref: str | uuid.UUID) -> dict[str, Any] | None:
+    """The id, slug and status of a narrative by id or slug, without the derived figures."""
+    return conn.execute(
+        """
+        SELECT id, slug, status
+          FROM narratives
+         WHERE id = %(id)s OR slug = %(slug)s
+        """,
+        _ref(ref),
+    ).fetchone()
+
+
+def list_page(
+    conn: Connection,
+    *,
+    limit: int,
+    after: tuple[datetime, uuid.UUID] | None = None,
+    q: str | None = None,
+    tag: str | None = None,
+    status: str | None = None,
+    updated_since: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """Newest first; returns up to limit + 1 rows so the caller can tell if another page exists."""
+    where = [
+        sql.SQL("n.status = %(status)s" if status else "n.status <> 'archived'"),
+    ]
+    if tag:
+        where.append(sql.SQL("n.tags @> ARRAY[%(tag)s]::text[]"))
+    if updated_since:
+        where.append(sql.SQL("n.updated_at >= %(updated_since)s"))
+    if q:
+        where.append(
+            sql.SQL(
+                """(n.title ILIKE %(like)s OR n.slug ILIKE %(like)s OR n.summary ILIKE %(like)s
+                    OR EXISTS (SELECT 1 FROM narrative_aliases x
+                                WHERE x.narrative_id = n.id AND x.text ILIKE %(like)s)
+                    OR EXISTS (SELECT 1 FROM unnest(n.keywords) k WHERE k ILIKE %(like)s))"""
+            )
+        )
+    if after:
+        where.append(sql.SQL("(n.created_at, n.id) < (%(after_at)s, %(after_id)s)"))
+    query = sql.SQL(
+        "{select} WHERE {where} ORDER BY n.created_at DESC, n.id DESC LIMIT %(n)s"
+    ).format(select=sql.SQL(_SELECT), where=sql.SQL(" AND ").join(where))
+    params = {
+        "status": status,
+        "tag": tag,
+        "updated_since": updated_since,
+        "like": _like(q) if q else None,
+        "after_at": after[0] if after else None,
+        "after_id": after[1] if after else None,
+        "n": limit + 1,
+    }
+    return conn.execute(query, params).fetchall()
+
+
+def insert(conn: Connection, fields: dict[str, Any], *, by: str | None) -> uuid.UUID:
+    row = conn.execute(
+        """
+        INSERT INTO narratives (slug, title, summary, keywords, tags, status, parent_id,
+                                created_by, updated_by)
+        VALUES (%(slug)s, %(title)s, %(summary)s, %(keywords)s, %(tags)s, %(status)s,
+                %(parent_id)s, %(by)s, %(by)s)
+        RETURNING id
+        """,
+        {**fields, "by": by},
+    ).fetchone()
+    replace_aliases(conn, row["id"], fields.get("aliases") or [])
+    return row["id"]
+
+
+def update(conn: Connection, id_: uuid.UUID, changes: dict[str, Any], *, by: str | None) -> None:
+    """Set the given columns (from a fixed list) and replace aliases if they are given."""
+    columns = [name for name in _UPDATABLE if name in changes]
+    assignments = [
+        sql.SQL("{} = {}").format(sql.Identifier(name), sql.Placeholder(name)) for name in columns
+    ]
+    assignments += [sql.SQL("updated_at = now()"), sql.SQL("updated_by = %(by)s")]
+    conn.execute(
+        sql.SQL("UPDATE narratives SET {} WHERE id = %(id)s").format(
+            sql.SQL(", ").join(assignments)
+        ),
+        {**{name: changes[name] for name in columns}, "id": id_, "by": by},
+    )
+    if "aliases" in changes:
+        replace_aliases(conn, id_, changes["aliases"])
+
+
+def replace_aliases(conn: Connection, id_: uuid.UUID, aliases: list[dict[str, str]]) -> None:
+    conn.execute("DELETE FROM narrative_aliases WHERE narrative_id = %(id)s", {"id": id_})
+    if not aliases:
+        return
+    conn.execute(
+        """
+        INSERT INTO narrative_aliases (narrative_id, position, text, language)
+        SELECT %(id)s, a.position, a.text, a.language
+          FROM unnest(%(texts)s::text[], %(languages)s::text[])
+               WITH ORDINALITY AS a (text, language, position)
+        """,
+        {
+            "id": id_,
+            "texts": [alias["text"] for alias in aliases],
+            "languages": [alias["language"] for alias in aliases],
+        },
+    )
+
+
+def creates_cycle(conn: Connection, narrative: uuid.UUID, parent: uuid.UUID) -> bool:
+    """True if making `parent` the parent of `narrative` would close a loop, that is if `parent`
+    is `narrative` itself or one of its descendants."""
+    row = conn.execute(
+        """
+        WITH RECURSIVE ancestors (id, parent_id) AS (
+            SELECT id, parent_id FROM narratives WHERE id = %(parent)s
+            UNION
+            SELECT n.id, n.parent_id FROM narratives n JOIN ancestors a ON n.id = a.parent_id
+        )
+        SELECT EXISTS (SELECT 1 FROM ancestors WHERE id = %(narrative)s) AS cycle
+        """,
+        {"narrative": narrative, "parent": parent},
+    ).fetchone()
+    return row["cycle"]
+
+
+def archive(conn: Connection, id_: uuid.UUID, *, by: str | None) -> None:
+    conn.execute(
+        """
+        UPDATE narratives
+           SET status = 'archived', updated_at = now(), updated_by = %(by)s
+         WHERE id = %(id)s AND status <> 'archived'
+        """,
+        {"id": id_, "by": by},
+    )
+
+
+def count(conn: Connection) -> int:
+    return conn.execute("SELECT count(*) AS n FROM narratives").fetchone()["n"]
+
+
+def _ref(ref: str | uuid.UUID) -> dict[str, Any]:
+    """Lookup parameters for a ref: a UUID matches ids, anything else slugs."""
+    if isinstance(ref, uuid.UUID):
+        return {"id": ref, "slug": None}
+    try:
+        return {"id": uuid.UUID(ref), "slug": None}
+    except ValueError:
+        return {"id": None, "slug": ref.lower()}
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"

@@ -1,0 +1,173 @@
+"""SQL for rebuttals and their links to narratives. Functions take a connection first and never
+commit."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from psycopg import Connection, sql
+
+from service import urls
+
+_SELECT = """
+SELECT r.id, r.verdict, r.statement, r.url, r.published_at, r.language, r.reported_by,
+       r.created_at, r.updated_at,
+       json_build_object('name', r.issuer_name, 'role', r.issuer_role,
+                         'organization', r.issuer_organization, 'country', r.issuer_country,
+                         'kind', r.issuer_kind) AS issuer,
+       (SELECT coalesce(json_agg(json_build_object('id', n.id, 'slug', n.slug, 'title', n.title)
+                                 ORDER BY n.slug), '[]'::json)
+          FROM rebuttal_narratives l JOIN narratives n ON n.id = l.narrative_id
+         WHERE l.rebuttal_id = r.id) AS narratives
+  FROM rebuttals r
+"""
+
+COLUMNS = (
+    "issuer_name",
+    "issuer_role",
+    "issuer_organization",
+    "issuer_country",
+    "issuer_kind",
+    "verdict",
+    "statement",
+    "url",
+    "url_normalized",
+    "published_at",
+    "language",
+)
+
+
+def get(conn: Connection, id_: uuid.UUID) -> dict[str, Any] | None:
+    return conn.execute(_SELECT + " WHERE r.id = %(id)s", {"id": id_}).fetchone()
+
+
+def insert(
+    conn: Connection, data: dict[str, Any], narrative_ids: list[uuid.UUID], *, by: str
+) -> uuid.UUID:
+    created = conn.execute(
+        """
+        INSERT INTO rebuttals (issuer_name, issuer_role, issuer_organization, issuer_country,
+                               issuer_kind, verdict, statement, url, url_normalized,
+                               published_at, language, reported_by)
+        VALUES (%(issuer_name)s, %(issuer_role)s, %(issuer_organization)s, %(issuer_country)s,
+                %(issuer_kind)s, %(verdict)s, %(statement)s, %(url)s, %(url_normalized)s,
+                %(published_at)s, %(language)s, %(by)s)
+        RETURNING id, published_at
+        """,
+        {**_columns(data), "by": by},
+    ).fetchone()
+    link(conn, created["id"], narrative_ids)
+    return created["id"]
+
+
+def link(conn: Connection, id_: uuid.UUID, narrative_ids: list[uuid.UUID]) -> None:
+    """Make `narrative_ids` exactly the narratives this rebuttal answers."""
+    conn.execute(
+        """
+        DELETE FROM rebuttal_narratives
+         WHERE rebuttal_id = %(id)s AND NOT (narrative_id = ANY(%(narratives)s::uuid[]))
+        """,
+        {"id": id_, "narratives": narrative_ids},
+    )
+    conn.execute(
+        """
+        INSERT INTO rebuttal_narratives (rebuttal_id, narrative_id, published_at)
+        SELECT r.id, n.narrative_id, r.published_at
+          FROM rebuttals r, unnest(%(narratives)s::uuid[]) AS n (narrative_id)
+         WHERE r.id = %(id)s
+        ON CONFLICT DO NOTHING
+        """,
+        {"id": id_, "narratives": narrative_ids},
+    )
+
+
+def update(conn: Connection, id_: uuid.UUID, changes: dict[str, Any], *, by: str | None) -> None:
+    """Apply a PATCH (the API's shape); only given keys change. Links are set by `link`."""
+    changes = _columns(changes)
+    columns = [name for name in COLUMNS if name in changes]
+    assignments = [
+        sql.SQL("{} = {}").format(sql.Identifier(name), sql.Placeholder(name)) for name in columns
+    ]
+    assignments += [sql.SQL("updated_at = now()"), sql.SQL("updated_by = %(by)s")]
+    conn.execute(
+        sql.SQL("UPDATE rebuttals SET {} WHERE id = %(id)s").format(
+            sql.SQL(", ").join(assignments)
+        ),
+        {**{name: changes[name] for name in columns}, "id": id_, "by": by},
+    )
+    if "published_at" in changes:
+        conn.execute(
+            """
+            UPDATE rebuttal_narratives SET published_at = %(published_at)s
+             WHERE rebuttal_id = %(id)s
+            """,
+            {"id": id_, "published_at": changes["published_at"]},
+        )
+
+
+def delete(conn: Connection, id_: uuid.UUID) -> bool:
+    return conn.execute("DELETE FROM rebuttals WHERE id = %(id)s", {"id": id_}).rowcount > 0
+
+
+_FILTERS = {
+    "issuer": "lower(r.issuer_name) = lower(%(issuer)s)",
+    "kind": "r.issuer_kind = %(kind)s",
+    "verdict": "r.verdict = %(verdict)s",
+    "language": "lower(r.language) = lower(%(language)s)",
+    "since": "r.published_at >= %(since)s",
+}
+
+
+def list_page(
+    conn: Connection,
+    *,
+    limit: int,
+    after: tuple[datetime, uuid.UUID] | None = None,
+    narrative_id: uuid.UUID | None = None,
+    **filters: Any,
+) -> list[dict[str, Any]]:
+    """Newest published first; up to limit + 1 rows. With `narrative_id` the walk starts from the
+    link table's (narrative, published_at) index, so one narrative's rebuttals are one range scan."""
+    given = {name: value for name, value in filters.items() if value is not None}
+    unknown = set(given) - set(_FILTERS)
+    if unknown:
+        raise ValueError(f"unknown rebuttal filters: {sorted(unknown)}")
+    where = [sql.SQL(_FILTERS[name]) for name in given]
+    if narrative_id:
+        source = sql.SQL(
+            " JOIN rebuttal_narratives k ON k.rebuttal_id = r.id AND k.narrative_id = %(narrative_id)s"
+        )
+        order_at, order_id = "k.published_at", "k.rebuttal_id"
+    else:
+        source = sql.SQL("")
+        order_at, order_id = "r.published_at", "r.id"
+    if after:
+        where.append(sql.SQL(f"({order_at}, {order_id}) < (%(after_at)s, %(after_id)s)"))
+    query = sql.SQL(
+        "{select}{source} WHERE {where} ORDER BY {order_at} DESC, {order_id} DESC LIMIT %(n)s"
+    ).format(
+        select=sql.SQL(_SELECT),
+        source=source,
+        where=sql.SQL(" AND ").join(where or [sql.SQL("true")]),
+        order_at=sql.SQL(order_at),
+        order_id=sql.SQL(order_id),
+    )
+    params = {
+        **given,
+        "narrative_id": narrative_id,
+        "after_at": after[0] if after else None,
+        "after_id": after[1] if after else None,
+        "n": limit + 1,
+    }
+    return conn.execute(query, params).fetchall()
+
+
+def _columns(data: dict[str, Any]) -> dict[str, Any]:
+    """The API's shape (nested issuer, raw URL) as columns, for the keys present."""
+    row = {key: value for key, value in data.items() if key in COLUMNS}
+    if "url" in data:
+        row["url_normalized"] = urls.normalize(data["url"])
+    if "issuer" in data:
+        for key, value in data["issuer"].items():
+            row[f"issuer_{key}"] = value
+    return row

@@ -1,0 +1,35 @@
+"""Per-request plumbing: request ids, and refusing bodies that are not JSON."""
+
+import re
+import uuid
+
+from flask import Flask, g, request
+from flask_smorest import abort
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+def _start() -> None:
+    supplied = request.headers.get("X-Request-ID", "")
+    g.request_id = supplied if _REQUEST_ID.match(supplied) else uuid.uuid4().hex
+    if request.method in _BODY_METHODS and _has_body() and not request.is_json:
+        abort(
+            415,
+            message="Send the body as JSON with Content-Type: application/json.",
+            kind="unsupported-media-type",
+        )
+
+
+def _has_body() -> bool:
+    return bool(request.content_length) or request.headers.get("Transfer-Encoding") == "chunked"
+
+
+def _finish(response):
+    response.headers["X-Request-ID"] = g.get("request_id", "")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(_start)
+    app.after_request(_finish)

@@ -1,0 +1,119 @@
+"""Sightings on the wire."""
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from service.schemas.common import (
+    AllOptional,
+    CountryCode,
+    LanguageTag,
+    NarrativeBrief,
+    PageQuery,
+    Ref,
+    StrictSchema,
+    Text,
+    Timestamp,
+    WebUrl,
+    page_of,
+)
+
+SOURCE_KINDS = ("outlet", "channel", "account", "official", "other")
+STATUSES = ("unreviewed", "confirmed", "false_positive")
+
+
+class Source(StrictSchema):
+    name = Text(200, required=True, metadata={"example": "SHOT"})
+    kind = fields.String(required=True, validate=validate.OneOf(SOURCE_KINDS))
+
+
+class Actor(StrictSchema):
+    name = Text(200, required=True, metadata={"example": "Nikolai Patrushev"})
+    role = Text(
+        200,
+        allow_none=True,
+        load_default=None,
+        metadata={"example": "Secretary of the Security Council of Russia"},
+    )
+
+
+class SightingIn(StrictSchema):
+    """One observed instance of a narrative being pushed."""
+
+    narrative = Ref(required=True)
+    observed_at = Timestamp(
+        required=True, metadata={"description": "When it was said or published."}
+    )
+    url = WebUrl(allow_none=True, load_default=None)
+    source = fields.Nested(Source, required=True)
+    actor = fields.Nested(Actor, allow_none=True, load_default=None)
+    quote = Text(
+        10000,
+        allow_none=True,
+        load_default=None,
+        metadata={"description": "The words, in the original language."},
+    )
+    language = LanguageTag(required=True)
+    country = CountryCode(allow_none=True, load_default=None)
+    external_id = Text(
+        200,
+        allow_none=True,
+        load_default=None,
+        metadata={"description": "The monitor's own id; unique per API key."},
+    )
+    confidence = fields.Float(
+        allow_none=True, load_default=None, allow_nan=False, validate=validate.Range(min=0, max=1)
+    )
+
+
+class SightingPatch(AllOptional, SightingIn):
+    """Review and corrections: every field optional; only those present change."""
+
+    status = fields.String(validate=validate.OneOf(STATUSES))
+
+
+class SightingOut(ma.Schema):
+    id = fields.UUID()
+    narrative = fields.Nested(NarrativeBrief)
+    observed_at = Timestamp()
+    url = fields.String(allow_none=True)
+    url_normalized = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "The identity form of `url`: tracking parameters and fragment removed."
+        },
+    )
+    source = fields.Nested(Source)
+    actor = fields.Nested(Actor, allow_none=True)
+    quote = fields.String(allow_none=True)
+    language = fields.String()
+    country = fields.String(allow_none=True)
+    external_id = fields.String(allow_none=True)
+    confidence = fields.Float(allow_none=True)
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    reported_by = fields.String(metadata={"description": "The API key that posted it."})
+    created_at = Timestamp()
+    updated_at = Timestamp()
+
+
+class SightingCreated(SightingOut):
+    duplicate = fields.Boolean(
+        metadata={"description": "True when the sighting already existed; nothing new was stored."}
+    )
+
+
+SightingPage = page_of(SightingOut, "SightingPage")
+
+
+class NarrativeSightingQuery(PageQuery):
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    since = Timestamp(metadata={"description": "Observed at or after this instant."})
+    until = Timestamp(metadata={"description": "Observed before this instant."})
+
+
+class SightingQuery(NarrativeSightingQuery):
+    narrative = Ref()
+    source = Text(200, metadata={"description": "Source name, case-insensitive."})
+    actor = Text(200, metadata={"description": "Actor name, case-insensitive."})
+    language = LanguageTag()
+    country = CountryCode()
+    url = WebUrl(metadata={"description": "Matches the normalised URL."})

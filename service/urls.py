@@ -1,0 +1,63 @@
+"""URL normalisation for sighting identity and lookup.
+
+`url_normalize` does the RFC 3986 work (scheme and host case, default ports, percent-encoding,
+dot segments, IDNA). On top of it we drop the fragment and the tracking parameters that make one
+article look like many, and sort what is left, so that the same page shared from two places maps
+to one key. Scheme and `www.` are kept: they can name different resources.
+"""
+
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from url_normalize import url_normalize
+
+_TRACKING_PREFIXES = ("utm_", "pk_", "mtm_")
+_TRACKING_PARAMS = frozenset(
+    {
+        "fbclid",
+        "gclid",
+        "dclid",
+        "gbraid",
+        "wbraid",
+        "msclkid",
+        "yclid",
+        "ysclid",
+        "igshid",
+        "igsh",
+        "mc_cid",
+        "mc_eid",
+        "_ga",
+        "_gl",
+        "ref_src",
+        "ref_url",
+        "s_cid",
+        "twclid",
+        "ttclid",
+        "si",
+        "cmpid",
+        "spm",
+    }
+)
+
+
+def _is_tracking(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in _TRACKING_PARAMS or lowered.startswith(_TRACKING_PREFIXES)
+
+
+def normalize(url: str) -> str:
+    """The identity key of a URL: same page, same key."""
+    normalized = url_normalize(url.strip())
+    parts = urlsplit(normalized)
+    query = [
+        (name, value)
+        for name, value in parse_qsl(parts.query, keep_blank_values=True)
+        if not _is_tracking(name)
+    ]
+    query.sort()
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
+
+
+def is_web_url(url: str) -> bool:
+    """True for an absolute http(s) URL with a host."""
+    parts = urlsplit(url.strip())
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
