@@ -2,6 +2,9 @@
 -- Text caps live here as well as in the API schemas, so that no path around the API can store
 -- what the API would refuse.
 
+-- created_at defaults to clock_timestamp(), not now(): rows written in one transaction (a batch)
+-- still get distinct, ordered times, which the newest-first lists rely on.
+
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 
 CREATE TABLE narratives (
@@ -15,8 +18,8 @@ CREATE TABLE narratives (
     status      text        NOT NULL DEFAULT 'active',
     created_by  text,
     updated_by  text,
-    created_at  timestamptz NOT NULL DEFAULT now(),
-    updated_at  timestamptz NOT NULL DEFAULT now(),
+    created_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+    updated_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
     CONSTRAINT narratives_pkey PRIMARY KEY (id),
     CONSTRAINT narratives_slug_key UNIQUE (slug),
     CONSTRAINT narratives_slug_format CHECK (slug ~ '^[a-z0-9]+(-[a-z0-9]+)*$' AND length(slug) <= 100),
@@ -66,8 +69,8 @@ CREATE TABLE sightings (
     status         text        NOT NULL DEFAULT 'unreviewed',
     reported_by    text        NOT NULL DEFAULT 'anonymous',
     updated_by     text,
-    created_at     timestamptz NOT NULL DEFAULT now(),
-    updated_at     timestamptz NOT NULL DEFAULT now(),
+    created_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
+    updated_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
     CONSTRAINT sightings_pkey PRIMARY KEY (id),
     CONSTRAINT sightings_narrative_fkey FOREIGN KEY (narrative_id) REFERENCES narratives (id),
     CONSTRAINT sightings_url_length CHECK (length(url) <= 2048),
@@ -112,8 +115,8 @@ CREATE TABLE rebuttals (
     language            text        NOT NULL,
     reported_by         text        NOT NULL DEFAULT 'anonymous',
     updated_by          text,
-    created_at          timestamptz NOT NULL DEFAULT now(),
-    updated_at          timestamptz NOT NULL DEFAULT now(),
+    created_at          timestamptz NOT NULL DEFAULT clock_timestamp(),
+    updated_at          timestamptz NOT NULL DEFAULT clock_timestamp(),
     CONSTRAINT rebuttals_pkey PRIMARY KEY (id),
     CONSTRAINT rebuttals_issuer_kind_valid CHECK (issuer_kind IN
         ('government', 'intelligence', 'parliament', 'international_org', 'fact_checker', 'media', 'other')),

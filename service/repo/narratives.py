@@ -120,7 +120,7 @@ def update(conn: Connection, id_: uuid.UUID, changes: dict[str, Any], *, by: str
     assignments = [
         sql.SQL("{} = {}").format(sql.Identifier(name), sql.Placeholder(name)) for name in columns
     ]
-    assignments += [sql.SQL("updated_at = now()"), sql.SQL("updated_by = %(by)s")]
+    assignments += [sql.SQL("updated_at = clock_timestamp()"), sql.SQL("updated_by = %(by)s")]
     conn.execute(
         sql.SQL("UPDATE narratives SET {} WHERE id = %(id)s").format(
             sql.SQL(", ").join(assignments)
@@ -171,7 +171,7 @@ def archive(conn: Connection, id_: uuid.UUID, *, by: str | None) -> None:
     conn.execute(
         """
         UPDATE narratives
-           SET status = 'archived', updated_at = now(), updated_by = %(by)s
+           SET status = 'archived', updated_at = clock_timestamp(), updated_by = %(by)s
          WHERE id = %(id)s AND status <> 'archived'
         """,
         {"id": id_, "by": by},

@@ -88,7 +88,7 @@ def update(conn: Connection, id_: uuid.UUID, changes: dict[str, Any], *, by: str
     assignments = [
         sql.SQL("{} = {}").format(sql.Identifier(name), sql.Placeholder(name)) for name in columns
     ]
-    assignments += [sql.SQL("updated_at = now()"), sql.SQL("updated_by = %(by)s")]
+    assignments += [sql.SQL("updated_at = clock_timestamp()"), sql.SQL("updated_by = %(by)s")]
     conn.execute(
         sql.SQL("UPDATE rebuttals SET {} WHERE id = %(id)s").format(
             sql.SQL(", ").join(assignments)
