@@ -1,0 +1,89 @@
+"""Through a real gunicorn: concurrency, limits and shutdown as clients meet them."""
+
+import os
+import signal
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import psutil
+import psycopg
+import pytest
+
+from service import embedded, migrate
+from tests.factories import narrative_body, sighting_body
+from tests.live import gunicorn
+
+
+@pytest.fixture(scope="module")
+def live_db(server_url):
+    name = f"narratives_live_{uuid.uuid4().hex[:12]}"
+    url = embedded.ensure_database(server_url, name)
+    migrate.migrate(url)
+    yield url
+    embedded.drop_database(server_url, name)
+
+
+@pytest.fixture(scope="module")
+def server(live_db):
+    with gunicorn(live_db, workers=3) as live:
+        yield live
+
+
+def _count(url: str, sql: str, params: tuple = ()) -> int:
+    with psycopg.connect(url) as conn:
+        return conn.execute(sql, params).fetchone()[0]
+
+
+def test_concurrent_retries_of_the_same_sightings_store_each_once(server, live_db):
+    slug = f"window-{uuid.uuid4().hex[:8]}"
+    assert server.request("POST", "/v1/narratives", narrative_body(slug=slug))[0] == 201
+    items = [sighting_body(slug, url=f"https://shot.ru/{slug}/{i}") for i in range(10)]
+
+    def monitor(_):
+        return [server.request("POST", "/v1/sightings", item)[0] for item in items]
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        statuses = [s for result in pool.map(monitor, range(20)) for s in result]
+
+    assert set(statuses) <= {200, 201}
+    assert statuses.count(201) == len(items)
+    stored = _count(
+        live_db,
+        "SELECT count(*) FROM sightings s JOIN narratives n ON n.id = s.narrative_id"
+        " WHERE n.slug = %s",
+        (slug,),
+    )
+    assert stored == len(items)
+
+
+def test_oversized_body_is_refused_with_413(server):
+    status, headers, body = server.request(
+        "POST", "/v1/narratives", b'{"title": "' + b"x" * (3 * 1024 * 1024) + b'"}'
+    )
+
+    assert status == 413
+    assert headers["Content-Type"] == "application/problem+json"
+    assert body["status"] == 413
+
+
+def test_health_and_docs_answer(server):
+    assert server.request("GET", "/healthz")[0] == 200
+    assert server.request("GET", "/docs")[0] == 200
+    status, headers, _ = server.request("GET", "/openapi.yaml")
+    assert status == 200 and headers["Content-Type"].startswith("application/yaml")
+
+
+def test_a_killed_worker_is_replaced_and_service_continues(server):
+    workers = psutil.Process(server.process.pid).children()
+    assert workers
+    os.kill(workers[0].pid, signal.SIGKILL)
+
+    statuses = [server.request("GET", "/healthz")[0] for _ in range(20)]
+
+    assert statuses == [200] * 20
+
+
+def test_sigterm_stops_gunicorn_cleanly(live_db):
+    with gunicorn(live_db, workers=1) as live:
+        os.killpg(live.process.pid, signal.SIGTERM)
+        assert live.process.wait(timeout=12) == 0
