@@ -4,6 +4,7 @@ import os
 import sys
 
 import click
+import psycopg
 
 from service import db, migrate, spec
 
@@ -20,8 +21,8 @@ def migrate_command() -> None:
     """Apply pending migrations (safe to run from several processes at once)."""
     try:
         done = migrate.migrate(_database_url())
-    except migrate.MigrationError as exc:
-        raise click.ClickException(str(exc)) from exc
+    except (migrate.MigrationError, psycopg.Error) as exc:
+        raise click.ClickException(f"migration failed: {exc}") from exc
     names = ", ".join(f"{m.version:04d}_{m.name}" for m in done) or "nothing to do"
     click.echo(f"migrations: {names}")
 

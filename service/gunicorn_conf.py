@@ -21,3 +21,6 @@ limit_request_line = 8190
 limit_request_fields = 100
 # Heartbeat files in memory: works on a read-only root filesystem and never blocks on disk.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
+# gunicorn's runtime control socket defaults to one path per user: several servers on a host
+# would fight over it, and nothing here uses it.
+control_socket_disable = True

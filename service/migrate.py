@@ -17,7 +17,7 @@ from psycopg.rows import tuple_row
 
 # An arbitrary constant naming this project's migration lock in pg_advisory_lock's key space.
 LOCK_KEY = 0x6E61727261746976  # "narrativ"
-_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+_NAME = re.compile(r"^([0-9]{4})_([a-z0-9_]+)\.sql$")
 
 
 class MigrationError(RuntimeError):
