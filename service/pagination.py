@@ -25,6 +25,8 @@ def decode(listing: str, cursor: str) -> tuple[datetime, uuid.UUID]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         name, at, id_ = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+        if not (isinstance(name, str) and isinstance(at, str) and isinstance(id_, str)):
+            _bad_cursor()
         if name != listing:
             _bad_cursor("The cursor belongs to another list.")
         moment = datetime.fromisoformat(at)

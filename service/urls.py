@@ -59,5 +59,9 @@ def normalize(url: str) -> str:
 
 def is_web_url(url: str) -> bool:
     """True for an absolute http(s) URL with a host."""
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - raises ValueError for a malformed port
+    except ValueError:
+        return False
     return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)

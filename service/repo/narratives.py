@@ -189,7 +189,8 @@ def _ref(ref: str | uuid.UUID) -> dict[str, Any]:
     try:
         return {"id": uuid.UUID(ref), "slug": None}
     except ValueError:
-        return {"id": None, "slug": ref.lower()}
+        # PostgreSQL text cannot hold NUL; such a ref names nothing, so it matches nothing.
+        return {"id": None, "slug": None if "\x00" in ref else ref.lower()}
 
 
 def _like(text: str) -> str:
