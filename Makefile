@@ -4,11 +4,12 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: help install run test lint format openapi lock clean
+.PHONY: help install run key test lint format openapi lock clean
 
 help:
 	@echo "make run      serve the API with demo data on http://127.0.0.1:8000"
 	@echo "make test     run the whole suite against a real PostgreSQL"
+	@echo "make key NAME=me ROLE=editor   issue an API key (same database as make run)"
 	@echo "make lint     ruff check and format check"
 	@echo "make openapi  regenerate openapi.yaml from the code"
 	@echo "make lock     re-pin requirements*.lock from pyproject.toml"
@@ -22,7 +23,11 @@ $(STAMP): requirements-dev.lock
 install: $(STAMP)
 
 run: install
-	$(PY) -m service.devserver
+	$(PY) -m service.devserver run
+
+key: install
+	@test -n "$(NAME)" -a -n "$(ROLE)" || { echo "usage: make key NAME=<name> ROLE=<role>"; exit 2; }
+	$(PY) -m service.devserver key --name "$(NAME)" --role "$(ROLE)"
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)

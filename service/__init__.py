@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask
 
-from service import cli, config, db, errors, request_context
+from service import auth, cli, config, db, errors, request_context
 from service.api import register_api
 
 
@@ -18,7 +18,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False  # quotes in Cyrillic stay readable
     logging.basicConfig(level=app.config["LOG_LEVEL"])
     errors.init_app(app)
-    request_context.init_app(app)
+    request_context.init_app(app)  # request ids first, so every later problem carries one
+    auth.init_app(app)  # then who is calling (401) before what they sent (415)
+    app.before_request(request_context.require_json_body)
     db.init_app(app).open()
     register_api(app)
     for command in cli.COMMANDS:

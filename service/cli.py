@@ -6,7 +6,9 @@ import sys
 import click
 import psycopg
 
-from service import db, migrate, spec
+from service import auth, db, migrate, spec
+from service.repo import keys as keys_repo
+from service.roles import ROLES
 
 
 def _database_url() -> str:
@@ -59,7 +61,52 @@ def openapi_command(check: bool) -> None:
     click.echo(f"wrote {spec.COMMITTED}")
 
 
-COMMANDS = (migrate_command, seed_command, openapi_command)
+@click.group("keys")
+def keys_group() -> None:
+    """Issue, list and revoke API keys."""
+
+
+@keys_group.command("create")
+@click.option("--name", required=True, help="Unique name; recorded as provenance, never reused.")
+@click.option("--role", required=True, type=click.Choice(ROLES))
+def keys_create(name: str, role: str) -> None:
+    """Issue a key and print its secret (shown once)."""
+    try:
+        with db.connect(_database_url()) as conn, conn.transaction():
+            created = auth.issue(conn, name=name, role=role, by="cli")
+    except psycopg.errors.UniqueViolation as exc:
+        raise click.ClickException(f"a key named '{name}' exists or existed") from exc
+    except psycopg.errors.CheckViolation as exc:
+        raise click.ClickException("names are 1-64 of A-Z a-z 0-9 . _ -") from exc
+    click.echo(f"created {role} key '{name}'. Store it now; it is not shown again:")
+    click.echo(created["key"])
+
+
+@keys_group.command("list")
+def keys_list() -> None:
+    """List keys (never their secrets)."""
+    with db.connect(_database_url()) as conn:
+        rows = keys_repo.list_all(conn)
+    for row in rows:
+        state = f"revoked {row['revoked_at']:%Y-%m-%d}" if row["revoked_at"] else "active"
+        used = f"{row['last_used_at']:%Y-%m-%d %H:%M}" if row["last_used_at"] else "never"
+        click.echo(f"{row['name']:<32} {row['role']:<8} {row['prefix']}…  {state:<18} used {used}")
+
+
+@keys_group.command("revoke")
+@click.argument("name")
+def keys_revoke(name: str) -> None:
+    """Revoke the key called NAME."""
+    with db.connect(_database_url()) as conn, conn.transaction():
+        key = keys_repo.get(conn, name)
+        if key is None:
+            raise click.ClickException(f"no key named '{name}'")
+        conn.execute("SELECT set_config('narratives.actor', 'cli', true)")
+        keys_repo.revoke(conn, key["id"])
+    click.echo(f"revoked '{name}'")
+
+
+COMMANDS = (migrate_command, seed_command, openapi_command, keys_group)
 
 
 @click.group()

@@ -12,6 +12,7 @@ DEFAULTS: dict[str, Any] = {
     "DB_STATEMENT_TIMEOUT_MS": 15000,
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
     "LOG_LEVEL": "INFO",
+    "AUTH_CACHE_SECONDS": 5.0,
 }
 
 _INT_KEYS = {
@@ -20,7 +21,7 @@ _INT_KEYS = {
     "DB_STATEMENT_TIMEOUT_MS",
     "MAX_CONTENT_LENGTH",
 }
-_FLOAT_KEYS = {"DB_POOL_TIMEOUT"}
+_FLOAT_KEYS = {"DB_POOL_TIMEOUT", "AUTH_CACHE_SECONDS"}
 
 
 def load(environ: Mapping[str, str] | None = None) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import psycopg
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
@@ -55,14 +55,25 @@ class Database:
             yield conn
 
     @contextmanager
-    def transaction(self) -> Iterator[psycopg.Connection]:
-        """A connection inside a transaction, committed when the block ends without error."""
+    def transaction(self, actor: str | None = None) -> Iterator[psycopg.Connection]:
+        """A connection inside a transaction, committed when the block ends without error.
+
+        The audit triggers take the writer from the rows (`updated_by`, `reported_by`); a
+        deletion leaves no row to ask, so it passes `actor`, set for this transaction only.
+        """
         if self.override is not None:
             with self.override.transaction():
+                _set_actor(self.override, actor)
                 yield self.override
             return
         with self.pool.connection() as conn, conn.transaction():
+            _set_actor(conn, actor)
             yield conn
+
+
+def _set_actor(conn: psycopg.Connection, actor: str | None) -> None:
+    if actor is not None:
+        conn.execute("SELECT set_config('narratives.actor', %s, true)", (actor,))
 
 
 def init_app(app: Flask) -> Database:
@@ -88,8 +99,11 @@ def connection():
     return get().connection()
 
 
-def transaction():
-    return get().transaction()
+def transaction(*, attributed: bool = False):
+    """The request's write transaction; `attributed` names the calling key as the actor for
+    writes whose rows cannot say who made them (deletions)."""
+    key = g.get("api_key") if attributed else None
+    return get().transaction(actor=key["name"] if key else None)
 
 
 def connect(url: str) -> psycopg.Connection:

@@ -1,30 +1,62 @@
-"""`make run`: a database (DATABASE_URL, else an embedded PostgreSQL kept under var/pgdata),
-migrations, demo data, then gunicorn on 127.0.0.1:8000. Ctrl-C stops everything it started."""
+"""`make run` and `make key`, for a developer's machine.
 
+run: a database (DATABASE_URL, else an embedded PostgreSQL kept under var/pgdata), migrations,
+demo data, a first admin key if there is none, then gunicorn on 127.0.0.1:8000. Ctrl-C stops
+everything it started.
+key: issue another key against the same database.
+"""
+
+import argparse
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-from service import db, demo, embedded, migrate
+from service import auth, db, demo, embedded, migrate
+from service.repo import keys as keys_repo
+from service.roles import ROLES
 
 ROOT = Path(__file__).resolve().parent.parent
+FIRST_KEY = "local-admin"
 
 
-def main() -> int:
+def database_url() -> str:
+    """DATABASE_URL, else the embedded server's `narratives` database (started if need be)."""
     url = os.environ.get("DATABASE_URL")
-    if not url:
-        print("DATABASE_URL not set: starting the embedded PostgreSQL in var/pgdata", flush=True)
-        admin = embedded.start(ROOT / "var" / "pgdata", keep=True)
-        url = embedded.ensure_database(admin, "narratives")
+    if url:
+        return url
+    print("DATABASE_URL not set: using the embedded PostgreSQL in var/pgdata", flush=True)
+    admin = embedded.start(ROOT / "var" / "pgdata", keep=True)
+    return embedded.ensure_database(admin, "narratives")
+
+
+def prepare(url: str) -> None:
     applied = migrate.migrate(url)
     print(f"migrations applied: {len(applied)}", flush=True)
     with db.connect(url) as conn, conn.transaction():
         counts = demo.load(conn)
+        first_key = None
+        if keys_repo.count_active(conn) == 0:
+            name = (
+                FIRST_KEY
+                if keys_repo.get(conn, FIRST_KEY) is None
+                else f"{FIRST_KEY}-{os.getpid()}"
+            )
+            first_key = auth.issue(conn, name=name, role="admin", by="make-run")
     if any(counts.values()):
         print("demo data loaded: " + ", ".join(f"{n} {k}" for k, n in counts.items()), flush=True)
+    if first_key:
+        print(
+            f"\nFirst admin key '{first_key['name']}' (shown once; store it now):\n\n"
+            f"    export NT_KEY={first_key['key']}\n",
+            flush=True,
+        )
+    print("More keys: make key NAME=<name> ROLE=reader|monitor|editor|admin", flush=True)
+
+
+def serve(url: str) -> int:
     bind = os.environ.get("BIND", "127.0.0.1:8000")
-    print(f"serving on http://{bind}  (API docs: http://{bind}/docs; Ctrl-C to stop)", flush=True)
+    print(f"serving on http://{bind}  (docs: http://{bind}/docs; Ctrl-C to stop)", flush=True)
     env = {**os.environ, "DATABASE_URL": url, "BIND": bind}
     command = [
         sys.executable,
@@ -40,6 +72,29 @@ def main() -> int:
     except KeyboardInterrupt:
         server.terminate()
         return server.wait(timeout=15)
+
+
+def issue_key(url: str, name: str, role: str) -> int:
+    migrate.migrate(url)
+    with db.connect(url) as conn, conn.transaction():
+        created = auth.issue(conn, name=name, role=role, by="make-key")
+    print(f"{role} key '{name}' (shown once; store it now):\n\n    {created['key']}\n")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m service.devserver")
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("run", help="migrate, load demo data, serve (the default)")
+    key = commands.add_parser("key", help="issue an API key")
+    key.add_argument("--name", required=True)
+    key.add_argument("--role", required=True, choices=ROLES)
+    args = parser.parse_args(argv)
+    url = database_url()
+    if args.command == "key":
+        return issue_key(url, args.name, args.role)
+    prepare(url)
+    return serve(url)
 
 
 if __name__ == "__main__":

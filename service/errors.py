@@ -31,6 +31,10 @@ _CONSTRAINT_FIELDS = {
     "sightings_reporter_external_id_key": ("external_id", "This external_id is already used."),
     "sightings_narrative_fkey": ("narrative", "The narrative does not exist."),
     "rebuttal_narratives_narrative_fkey": ("narratives", "A narrative does not exist."),
+    "api_keys_name_key": (
+        "name",
+        "A key with this name exists or existed; names are never reused.",
+    ),
 }
 
 

@@ -15,12 +15,12 @@ from typing import Any, NoReturn
 from flask_smorest import abort
 
 
-def encode(listing: str, at: datetime, id_: uuid.UUID | str) -> str:
+def encode(listing: str, at: datetime, id_: Any) -> str:
     raw = json.dumps([listing, at.isoformat(), str(id_)], separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode(listing: str, cursor: str) -> tuple[datetime, uuid.UUID]:
+def decode(listing: str, cursor: str, id_type: type = uuid.UUID) -> tuple[datetime, Any]:
     """The (timestamp, id) a cursor points after; a 400 problem if it is not one of ours."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
@@ -32,7 +32,7 @@ def decode(listing: str, cursor: str) -> tuple[datetime, uuid.UUID]:
         moment = datetime.fromisoformat(at)
         if moment.tzinfo is None:
             _bad_cursor()
-        return moment, uuid.UUID(id_)
+        return moment, id_type(id_)
     except (ValueError, TypeError, binascii.Error, UnicodeError):
         _bad_cursor()
 

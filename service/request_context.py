@@ -10,9 +10,13 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
-def _start() -> None:
+def _assign_id() -> None:
     supplied = request.headers.get("X-Request-ID", "")
     g.request_id = supplied if _REQUEST_ID.match(supplied) else uuid.uuid4().hex
+
+
+def require_json_body() -> None:
+    """before_request: a body that is not JSON is refused (415) before any view parses it."""
     if request.method in _BODY_METHODS and _has_body() and not request.is_json:
         abort(
             415,
@@ -31,5 +35,5 @@ def _finish(response):
 
 
 def init_app(app: Flask) -> None:
-    app.before_request(_start)
+    app.before_request(_assign_id)
     app.after_request(_finish)

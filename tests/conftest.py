@@ -18,8 +18,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from psycopg.rows import dict_row
 
-from service import create_app, embedded, migrate
+from service import auth, create_app, db, embedded, migrate
 from service.db import EXTENSION
+from service.roles import ROLES
 
 
 @pytest.fixture(scope="session")
@@ -52,8 +53,26 @@ def fresh_database_url(server_url: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def api_keys(database_url: str) -> dict[str, str]:
+    """A committed key per role, named test-<role>: {role: secret}."""
+    with db.connect(database_url) as connection, connection.transaction():
+        return {
+            role: auth.issue(connection, name=f"test-{role}", role=role, by="conftest")["key"]
+            for role in ROLES
+        }
+
+
+@pytest.fixture(scope="session")
 def app(database_url: str) -> Flask:
-    return create_app({"DATABASE_URL": database_url, "TESTING": True, "DB_POOL_MIN_SIZE": 0})
+    # No key cache: each request reads the key, so revocations in a test act at once.
+    return create_app(
+        {
+            "DATABASE_URL": database_url,
+            "TESTING": True,
+            "DB_POOL_MIN_SIZE": 0,
+            "AUTH_CACHE_SECONDS": 0,
+        }
+    )
 
 
 @pytest.fixture
@@ -71,5 +90,25 @@ def conn(app: Flask, database_url: str) -> Iterator[psycopg.Connection]:
 
 
 @pytest.fixture
-def client(app: Flask, conn: psycopg.Connection) -> FlaskClient:
+def anon_client(app: Flask, conn: psycopg.Connection) -> FlaskClient:
+    """A client that sends no API key."""
     return app.test_client()
+
+
+@pytest.fixture
+def client_for(app: Flask, conn: psycopg.Connection, api_keys: dict[str, str]):
+    """client_for(role) -> a client sending that role's key (or any secret given as `key`)."""
+
+    def make(role: str | None = None, *, key: str | None = None) -> FlaskClient:
+        client = app.test_client()
+        secret = key if key is not None else api_keys[role]
+        client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {secret}"
+        return client
+
+    return make
+
+
+@pytest.fixture
+def client(client_for) -> FlaskClient:
+    """A client with the admin key: most tests are about behaviour, not permissions."""
+    return client_for("admin")

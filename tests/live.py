@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from service import auth, db
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -29,6 +31,11 @@ class LiveServer:
         self.base_url = base_url
         self.process = process
         self.log = log
+        self.headers: dict[str, str] = {}
+
+    def authorize(self, key: str) -> None:
+        """Send this API key on every later request."""
+        self.headers["Authorization"] = f"Bearer {key}"
 
     def output(self) -> str:
         self.log.seek(0)
@@ -41,7 +48,7 @@ class LiveServer:
         request = urllib.request.Request(self.base_url + path, data=data, method=method)
         if body is not None:
             request.add_header("Content-Type", "application/json")
-        for name, value in (headers or {}).items():
+        for name, value in {**self.headers, **(headers or {})}.items():
             request.add_header(name, value)
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         try:
@@ -49,6 +56,12 @@ class LiveServer:
                 return response.status, dict(response.headers), _decode(response.read())
         except urllib.error.HTTPError as error:
             return error.code, dict(error.headers), _decode(error.read())
+
+
+def admin_key(database_url: str, name: str) -> str:
+    """Issue (and commit) an admin key in that database; returns the secret."""
+    with db.connect(database_url) as conn, conn.transaction():
+        return auth.issue(conn, name=name, role="admin", by="tests")["key"]
 
 
 def _decode(raw: bytes) -> Any:

@@ -540,7 +540,7 @@ def test_wrong_method_is_405_with_allow(client, method, path, allow):
     assert response.headers["Allow"] == allow
 
 
-def test_unhandled_exception_is_an_opaque_500(database_url):
+def test_unhandled_exception_is_an_opaque_500(database_url, api_keys):
     app = service.create_app({"DATABASE_URL": database_url, "DB_POOL_MIN_SIZE": 0})
 
     @app.get("/boom")
@@ -548,7 +548,9 @@ def test_unhandled_exception_is_an_opaque_500(database_url):
         raise RuntimeError("secret detail")
 
     try:
-        response = app.test_client().get("/boom")
+        response = app.test_client().get(
+            "/boom", headers={"Authorization": f"Bearer {api_keys['reader']}"}
+        )
     finally:
         app.extensions["narratives.db"].close()
     assert_problem(response, 500, "internal")

@@ -11,7 +11,7 @@ import pytest
 
 from service import embedded, migrate
 from tests.factories import narrative_body, sighting_body
-from tests.live import gunicorn
+from tests.live import admin_key, gunicorn
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +25,9 @@ def live_db(server_url):
 
 @pytest.fixture(scope="module")
 def server(live_db):
+    key = admin_key(live_db, "live-admin")
     with gunicorn(live_db, workers=3) as live:
+        live.authorize(key)
         yield live
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from service import db, demo, embedded, migrate
-from tests.live import gunicorn
+from tests.live import admin_key, gunicorn
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 BASE = "http://127.0.0.1:8000"
@@ -34,7 +34,9 @@ def demo_server(server_url, tmp_path_factory):
     migrate.migrate(url)
     with db.connect(url) as conn, conn.transaction():
         demo.load(conn)
+    key = admin_key(url, "readme-admin")
     with gunicorn(url, workers=1) as live:
+        live.authorize(key)
         yield live
     embedded.drop_database(server_url, name)
 
@@ -57,13 +59,14 @@ def test_the_readme_has_curl_examples():
 
 
 def test_every_readme_curl_works_as_printed(demo_server, shell_env):
+    shell_env = {**shell_env, "NT_KEY": demo_server.headers["Authorization"].split()[1]}
     for block in curl_blocks():
         script = "set -eu\n" + block.replace(BASE, demo_server.base_url)
         result = subprocess.run(
             ["bash", "-c", script], env=shell_env, capture_output=True, text=True, timeout=60
         )
         assert result.returncode == 0, f"{block}\n{result.stderr}"
-        shows_error = "nope" in block
+        shows_error = "nope" in block or "no key" in block
         assert bool(PROBLEM.search(result.stdout)) == shows_error, f"{block}\n{result.stdout}"
 
 

@@ -29,7 +29,7 @@ def test_post_links_every_named_narrative(client, narratives):
     assert created["issuer"] == body["issuer"]
     assert created["verdict"] == "false"
     assert created["published_at"] == body["published_at"]
-    assert created["reported_by"] == "anonymous"
+    assert created["reported_by"] == "test-admin"
 
 
 def test_naming_a_narrative_twice_links_it_once(client, narratives):

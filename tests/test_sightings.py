@@ -28,7 +28,7 @@ def test_post_stores_the_sighting_with_provenance(client, narrative):
     assert created["url_normalized"] == "https://shot.ru/news/1"
     assert created["actor"] == body["actor"]
     assert created["status"] == "unreviewed"
-    assert created["reported_by"] == "anonymous"
+    assert created["reported_by"] == "test-admin"
 
 
 def test_timestamps_are_returned_in_utc(client, narrative):

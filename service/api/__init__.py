@@ -7,6 +7,7 @@ from flask import Flask
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 
+from service.api.blueprint import BEARER
 from service.errors import PROBLEM_JSON, ProblemSchema
 
 API_TITLE = "Narrative Tracker"
@@ -61,12 +62,15 @@ def settings() -> dict[str, Any]:
 
 
 def register_api(app: Flask) -> TrackerApi:
-    from service.api import docs, health, narratives, rebuttals, sightings
+    from service.api import audit, docs, health, keys, narratives, rebuttals, sightings
 
     for key, value in settings().items():
         app.config.setdefault(key, value)
     api = TrackerApi(app)
-    for module in (health, narratives, sightings, rebuttals):
+    api.spec.components.security_scheme(
+        BEARER, {"type": "http", "scheme": "bearer", "description": "An API key."}
+    )
+    for module in (health, narratives, sightings, rebuttals, keys, audit):
         api.register_blueprint(module.blp)
     app.register_blueprint(docs.blp)
     docs.attach(app, api)

@@ -1,4 +1,4 @@
-"""Lookups several views share: the narrative a ref names, and who is making the request."""
+"""Lookups several views share: the narrative a ref or a body field names."""
 
 from typing import Any
 
@@ -6,13 +6,6 @@ from psycopg import Connection
 
 from service.errors import not_found, unprocessable
 from service.repo import narratives as narratives_repo
-
-ANONYMOUS = "anonymous"
-
-
-def current_key_name() -> str:
-    """The name of the API key making this request, recorded as provenance on every write."""
-    return ANONYMOUS
 
 
 def narrative_or_404(conn: Connection, ref: str) -> dict[str, Any]:

@@ -5,9 +5,9 @@ from typing import Any
 from flask.views import MethodView
 from psycopg import Connection
 
-from service import db, pagination
+from service import auth, db, pagination
 from service.api.blueprint import Blueprint
-from service.api.lookups import current_key_name, narrative_or_404
+from service.api.lookups import narrative_or_404
 from service.errors import not_found, unprocessable
 from service.repo import narratives as repo
 from service.repo import rebuttals as rebuttals_repo
@@ -33,6 +33,7 @@ blp = Blueprint(
 
 @blp.route("")
 class Narratives(MethodView):
+    @blp.requires("reader")
     @blp.arguments(NarrativeQuery, location="query", as_kwargs=True)
     @blp.response(200, NarrativePage)
     def get(self, limit: int, cursor: str | None = None, **filters: Any):
@@ -42,6 +43,7 @@ class Narratives(MethodView):
             rows = repo.list_page(conn, limit=limit, after=after, **filters)
         return pagination.page("narratives", rows, limit, "created_at")
 
+    @blp.requires("editor")
     @blp.arguments(NarrativeIn)
     @blp.response(201, NarrativeOut)
     def post(self, data: dict[str, Any]):
@@ -51,19 +53,21 @@ class Narratives(MethodView):
             unprocessable("slug", "The title has no Latin letters or digits; give a slug.")
         with db.transaction() as conn:
             data["parent_id"] = _parent_id(conn, data.pop("parent"), None)
-            id_ = repo.insert(conn, data, by=current_key_name())
+            id_ = repo.insert(conn, data, by=auth.current_key_name())
             created = repo.get(conn, id_)
         return created, 201, {"Location": f"/v1/narratives/{created['slug']}"}
 
 
 @blp.route("/<ref>")
 class NarrativeByRef(MethodView):
+    @blp.requires("reader")
     @blp.response(200, NarrativeOut)
     def get(self, ref: str):
         """One narrative, archived or not."""
         with db.connection() as conn:
             return repo.get(conn, ref) or not_found("narrative", ref)
 
+    @blp.requires("editor")
     @blp.arguments(NarrativePatch)
     @blp.response(200, NarrativeOut)
     def patch(self, changes: dict[str, Any], ref: str):
@@ -72,19 +76,21 @@ class NarrativeByRef(MethodView):
             narrative = narrative_or_404(conn, ref)
             if "parent" in changes:
                 changes["parent_id"] = _parent_id(conn, changes.pop("parent"), narrative["id"])
-            repo.update(conn, narrative["id"], changes, by=current_key_name())
+            repo.update(conn, narrative["id"], changes, by=auth.current_key_name())
             return repo.get(conn, narrative["id"])
 
+    @blp.requires("editor")
     @blp.response(204)
     def delete(self, ref: str):
         """Archive a narrative: it leaves default lists but keeps its sightings and rebuttals."""
         with db.transaction() as conn:
             narrative = narrative_or_404(conn, ref)
-            repo.archive(conn, narrative["id"], by=current_key_name())
+            repo.archive(conn, narrative["id"], by=auth.current_key_name())
 
 
 @blp.route("/<ref>/sightings")
 class NarrativeSightings(MethodView):
+    @blp.requires("reader")
     @blp.arguments(NarrativeSightingQuery, location="query", as_kwargs=True)
     @blp.response(200, SightingPage)
     def get(self, ref: str, limit: int, cursor: str | None = None, **filters: Any):
@@ -100,6 +106,7 @@ class NarrativeSightings(MethodView):
 
 @blp.route("/<ref>/rebuttals")
 class NarrativeRebuttals(MethodView):
+    @blp.requires("reader")
     @blp.arguments(NarrativeRebuttalQuery, location="query", as_kwargs=True)
     @blp.response(200, RebuttalPage)
     def get(self, ref: str, limit: int, cursor: str | None = None, **filters: Any):

@@ -6,9 +6,9 @@ from typing import Any
 from flask.views import MethodView
 from psycopg import Connection
 
-from service import db, pagination
+from service import auth, db, pagination
 from service.api.blueprint import Blueprint
-from service.api.lookups import current_key_name, narrative_for_write, narrative_or_404
+from service.api.lookups import narrative_for_write, narrative_or_404
 from service.errors import not_found
 from service.repo import rebuttals as repo
 from service.schemas.rebuttals import (
@@ -29,6 +29,7 @@ blp = Blueprint(
 
 @blp.route("")
 class Rebuttals(MethodView):
+    @blp.requires("reader")
     @blp.arguments(RebuttalQuery, location="query", as_kwargs=True)
     @blp.response(200, RebuttalPage)
     def get(self, limit: int, cursor: str | None = None, **filters: Any):
@@ -42,25 +43,28 @@ class Rebuttals(MethodView):
             )
         return pagination.page("rebuttals", rows, limit, "published_at")
 
+    @blp.requires("editor")
     @blp.arguments(RebuttalIn)
     @blp.response(201, RebuttalOut)
     def post(self, data: dict[str, Any]):
         """Record a rebuttal of one or more narratives."""
         with db.transaction() as conn:
             narrative_ids = _narrative_ids(conn, data["narratives"])
-            id_ = repo.insert(conn, data, narrative_ids, by=current_key_name())
+            id_ = repo.insert(conn, data, narrative_ids, by=auth.current_key_name())
             rebuttal = repo.get(conn, id_)
         return rebuttal, 201, {"Location": f"/v1/rebuttals/{id_}"}
 
 
 @blp.route("/<uuid:rebuttal_id>")
 class RebuttalById(MethodView):
+    @blp.requires("reader")
     @blp.response(200, RebuttalOut)
     def get(self, rebuttal_id: uuid.UUID):
         """One rebuttal."""
         with db.connection() as conn:
             return repo.get(conn, rebuttal_id) or not_found("rebuttal", str(rebuttal_id))
 
+    @blp.requires("editor")
     @blp.arguments(RebuttalPatch)
     @blp.response(200, RebuttalOut)
     def patch(self, changes: dict[str, Any], rebuttal_id: uuid.UUID):
@@ -68,15 +72,16 @@ class RebuttalById(MethodView):
         with db.transaction() as conn:
             if repo.get(conn, rebuttal_id) is None:
                 not_found("rebuttal", str(rebuttal_id))
-            repo.update(conn, rebuttal_id, changes, by=current_key_name())
+            repo.update(conn, rebuttal_id, changes, by=auth.current_key_name())
             if "narratives" in changes:
                 repo.link(conn, rebuttal_id, _narrative_ids(conn, changes["narratives"]))
             return repo.get(conn, rebuttal_id)
 
+    @blp.requires("editor")
     @blp.response(204)
     def delete(self, rebuttal_id: uuid.UUID):
         """Delete a rebuttal recorded in error."""
-        with db.transaction() as conn:
+        with db.transaction(attributed=True) as conn:
             if not repo.delete(conn, rebuttal_id):
                 not_found("rebuttal", str(rebuttal_id))
 

@@ -5,9 +5,9 @@ from typing import Any
 
 from flask.views import MethodView
 
-from service import db, pagination, urls
+from service import auth, db, pagination, urls
 from service.api.blueprint import Blueprint
-from service.api.lookups import current_key_name, narrative_for_write, narrative_or_404
+from service.api.lookups import narrative_for_write, narrative_or_404
 from service.errors import not_found
 from service.repo import sightings as repo
 from service.schemas.sightings import (
@@ -29,6 +29,7 @@ blp = Blueprint(
 
 @blp.route("")
 class Sightings(MethodView):
+    @blp.requires("reader")
     @blp.arguments(SightingQuery, location="query", as_kwargs=True)
     @blp.response(200, SightingPage)
     def get(self, limit: int, cursor: str | None = None, **filters: Any):
@@ -44,6 +45,7 @@ class Sightings(MethodView):
             rows = repo.list_page(conn, limit=limit, after=after, **filters)
         return pagination.page("sightings", rows, limit, "observed_at")
 
+    @blp.requires("monitor")
     @blp.arguments(SightingIn)
     @blp.response(201, SightingCreated)
     @blp.alt_response(200, schema=SightingCreated, description="Already recorded: the stored one.")
@@ -54,7 +56,7 @@ class Sightings(MethodView):
         with db.transaction() as conn:
             narrative = narrative_for_write(conn, data.pop("narrative"), "narrative")
             data["narrative_id"] = narrative["id"]
-            id_, created = repo.insert(conn, data, by=current_key_name())
+            id_, created = repo.insert(conn, data, by=auth.current_key_name())
             sighting = repo.get(conn, id_)
         sighting["duplicate"] = not created
         status = 201 if created else 200
@@ -63,12 +65,14 @@ class Sightings(MethodView):
 
 @blp.route("/<uuid:sighting_id>")
 class SightingById(MethodView):
+    @blp.requires("reader")
     @blp.response(200, SightingOut)
     def get(self, sighting_id: uuid.UUID):
         """One sighting."""
         with db.connection() as conn:
             return repo.get(conn, sighting_id) or not_found("sighting", str(sighting_id))
 
+    @blp.requires("editor")
     @blp.arguments(SightingPatch)
     @blp.response(200, SightingOut)
     def patch(self, changes: dict[str, Any], sighting_id: uuid.UUID):
@@ -79,5 +83,5 @@ class SightingById(MethodView):
             if "narrative" in changes:
                 narrative = narrative_for_write(conn, changes.pop("narrative"), "narrative")
                 changes["narrative_id"] = narrative["id"]
-            repo.update(conn, sighting_id, changes, by=current_key_name())
+            repo.update(conn, sighting_id, changes, by=auth.current_key_name())
             return repo.get(conn, sighting_id)

@@ -10,7 +10,7 @@ from psycopg import Connection, sql
 # ignore sightings reviewed as false positives.
 _SELECT = """
 SELECT n.id, n.slug, n.title, n.summary, n.keywords, n.tags, n.status,
-       n.created_at, n.updated_at, n.created_by, n.updated_by,
+       n.created_at, n.updated_at, n.created_by AS reported_by, n.updated_by,
        CASE WHEN p.id IS NULL THEN NULL
             ELSE json_build_object('id', p.id, 'slug', p.slug, 'title', p.title) END AS parent,
        coalesce(a.aliases, '[]'::json) AS aliases,

@@ -11,6 +11,7 @@ from service import urls
 
 _SELECT = """
 SELECT r.id, r.verdict, r.statement, r.url, r.published_at, r.language, r.reported_by,
+       r.updated_by,
        r.created_at, r.updated_at,
        json_build_object('name', r.issuer_name, 'role', r.issuer_role,
                          'organization', r.issuer_organization, 'country', r.issuer_country,

@@ -10,7 +10,8 @@ from service import urls
 
 _SELECT = """
 SELECT s.id, s.observed_at, s.url, s.url_normalized, s.quote, s.language, s.country,
-       s.external_id, s.confidence, s.status, s.reported_by, s.created_at, s.updated_at,
+       s.external_id, s.confidence, s.status, s.reported_by, s.updated_by, s.created_at,
+       s.updated_at,
        json_build_object('id', n.id, 'slug', n.slug, 'title', n.title) AS narrative,
        json_build_object('name', s.source_name, 'kind', s.source_kind) AS source,
        CASE WHEN s.actor_name IS NULL THEN NULL

@@ -83,7 +83,7 @@ class NarrativeOut(ma.Schema):
     rebuttal_count = fields.Integer()
     created_at = Timestamp()
     updated_at = Timestamp()
-    created_by = fields.String(allow_none=True, metadata={"description": "Key that created it."})
+    reported_by = fields.String(allow_none=True, metadata={"description": "Key that created it."})
     updated_by = fields.String(
         allow_none=True, metadata={"description": "Key that last changed it."}
     )

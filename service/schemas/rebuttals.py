@@ -69,6 +69,9 @@ class RebuttalOut(ma.Schema):
     published_at = Timestamp()
     language = fields.String()
     reported_by = fields.String()
+    updated_by = fields.String(
+        allow_none=True, metadata={"description": "Key that last changed it."}
+    )
     created_at = Timestamp()
     updated_at = Timestamp()
 

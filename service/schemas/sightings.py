@@ -91,6 +91,9 @@ class SightingOut(ma.Schema):
     confidence = fields.Float(allow_none=True)
     status = fields.String(validate=validate.OneOf(STATUSES))
     reported_by = fields.String(metadata={"description": "The API key that posted it."})
+    updated_by = fields.String(
+        allow_none=True, metadata={"description": "Key that last changed it."}
+    )
     created_at = Timestamp()
     updated_at = Timestamp()
 

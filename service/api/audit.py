@@ -1,0 +1,25 @@
+"""/v1/audit (editor): who wrote what, when, with the row before and after."""
+
+from typing import Any
+
+from flask.views import MethodView
+
+from service import db, pagination
+from service.api.blueprint import Blueprint
+from service.repo import audit as repo
+from service.schemas.audit import AuditPage, AuditQuery
+
+blp = Blueprint("audit", __name__, url_prefix="/v1/audit", description="The trail of every write.")
+
+
+@blp.route("")
+class AuditTrail(MethodView):
+    @blp.requires("editor")
+    @blp.arguments(AuditQuery, location="query", as_kwargs=True)
+    @blp.response(200, AuditPage)
+    def get(self, limit: int, cursor: str | None = None, **filters: Any):
+        """Every write to narratives, sightings, rebuttals and keys, newest first."""
+        after = pagination.decode("audit", cursor, int) if cursor else None
+        with db.connection() as conn:
+            rows = repo.list_page(conn, limit=limit, after=after, **filters)
+        return pagination.page("audit", rows, limit, "at")
