@@ -9,11 +9,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import psycopg
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_request_context
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 EXTENSION = "narratives.db"
+_ACTIVE = "_narratives_transaction"
 
 
 class Database:
@@ -56,18 +57,35 @@ class Database:
 
     @contextmanager
     def transaction(self, actor: str | None = None) -> Iterator[psycopg.Connection]:
-        """A connection inside a transaction, committed when the block ends without error.
+        """A connection inside a transaction, committed when the outermost block ends without
+        error. Within one request, nested blocks share the connection as savepoints, so a
+        wrapper (idempotency) and the view it wraps commit or roll back together.
 
         The audit triggers take the writer from the rows (`updated_by`, `reported_by`); a
         deletion leaves no row to ask, so it passes `actor`, set for this transaction only.
         """
-        if self.override is not None:
-            with self.override.transaction():
-                _set_actor(self.override, actor)
-                yield self.override
+        current = g.get(_ACTIVE) if has_request_context() else None
+        if current is not None:
+            with current.transaction():
+                _set_actor(current, actor)
+                yield current
             return
-        with self.pool.connection() as conn, conn.transaction():
+        with self._borrow() as conn, conn.transaction():
             _set_actor(conn, actor)
+            if has_request_context():
+                setattr(g, _ACTIVE, conn)
+            try:
+                yield conn
+            finally:
+                if has_request_context():
+                    setattr(g, _ACTIVE, None)
+
+    @contextmanager
+    def _borrow(self) -> Iterator[psycopg.Connection]:
+        if self.override is not None:
+            yield self.override
+            return
+        with self.pool.connection() as conn:
             yield conn
 
 

@@ -1,7 +1,9 @@
 """Per-request plumbing: request ids, and refusing bodies that are not JSON."""
 
+import json
 import re
 import uuid
+from typing import Any
 
 from flask import Flask, g, request
 from flask_smorest import abort
@@ -37,3 +39,12 @@ def _finish(response):
 def init_app(app: Flask) -> None:
     app.before_request(_assign_id)
     app.after_request(_finish)
+
+
+def json_body() -> Any:
+    """The request body as JSON, for views that validate item by item; malformed JSON (or JSON
+    nested deep enough to exhaust the parser) is a 400 problem."""
+    try:
+        return json.loads(request.get_data(cache=True))
+    except (ValueError, RecursionError):
+        abort(400, message="The request body is not valid JSON.", kind="malformed-json")

@@ -89,3 +89,58 @@ def test_sigterm_stops_gunicorn_cleanly(live_db):
     with gunicorn(live_db, workers=1) as live:
         os.killpg(live.process.pid, signal.SIGTERM)
         assert live.process.wait(timeout=12) == 0
+
+
+def test_twenty_monitors_retrying_the_same_batches_store_each_item_once(server, live_db):
+    slug = f"batch-{uuid.uuid4().hex[:8]}"
+    assert server.request("POST", "/v1/narratives", narrative_body(slug=slug))[0] == 201
+    items = [sighting_body(slug, url=f"https://tass.ru/{slug}/{i}") for i in range(200)]
+    batches = [items[i : i + 50] for i in range(0, len(items), 50)]
+
+    def monitor(seed):
+        # Each monitor posts the batches in its own order, twice: bursts plus retries.
+        order = batches[seed % 4 :] + batches[: seed % 4]
+        return [
+            server.request("POST", "/v1/sightings", {"sightings": batch})
+            for _ in range(2)
+            for batch in order
+        ]
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        responses = [r for result in pool.map(monitor, range(20)) for r in result]
+
+    assert {status for status, _, _ in responses} == {200}
+    created = sum(body["created"] for _, _, body in responses)
+    ids = {r["id"] for _, _, body in responses for r in body["results"]}
+    assert created == len(items)
+    assert len(ids) == len(items)
+    stored = _count(
+        live_db,
+        "SELECT count(*) FROM sightings s JOIN narratives n ON n.id = s.narrative_id"
+        " WHERE n.slug = %s",
+        (slug,),
+    )
+    assert stored == len(items)
+
+
+def test_concurrent_retries_with_one_idempotency_key_get_one_response(server, live_db):
+    slug = f"idem-{uuid.uuid4().hex[:8]}"
+    server.request("POST", "/v1/narratives", narrative_body(slug=slug))
+    body = sighting_body(slug, url=None, external_id=None)  # no natural identity at all
+    headers = {"Idempotency-Key": f"retry-{slug}"}
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        responses = list(
+            pool.map(lambda _: server.request("POST", "/v1/sightings", body, headers), range(20))
+        )
+
+    assert {status for status, _, _ in responses} == {201}
+    assert len({body["id"] for _, _, body in responses}) == 1
+    assert sum(1 for _, h, _ in responses if h.get("Idempotent-Replayed") == "true") == 19
+    stored = _count(
+        live_db,
+        "SELECT count(*) FROM sightings s JOIN narratives n ON n.id = s.narrative_id"
+        " WHERE n.slug = %s",
+        (slug,),
+    )
+    assert stored == 1

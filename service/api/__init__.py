@@ -72,6 +72,7 @@ def register_api(app: Flask) -> TrackerApi:
     )
     for module in (health, narratives, sightings, rebuttals, keys, audit):
         api.register_blueprint(module.blp)
+    sightings.document(api.spec)
     app.register_blueprint(docs.blp)
     docs.attach(app, api)
     return api

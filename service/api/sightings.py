@@ -6,11 +6,17 @@ from typing import Any
 from flask.views import MethodView
 
 from service import auth, db, pagination, urls
+from service.api import sighting_ingest as ingest
 from service.api.blueprint import Blueprint
 from service.api.lookups import narrative_for_write, narrative_or_404
 from service.errors import not_found
+from service.idempotency import idempotent
 from service.repo import sightings as repo
+from service.request_context import json_body
 from service.schemas.sightings import (
+    REQUEST_BODY,
+    SightingBatchIn,
+    SightingBatchOut,
     SightingCreated,
     SightingIn,
     SightingOut,
@@ -46,21 +52,31 @@ class Sightings(MethodView):
         return pagination.page("sightings", rows, limit, "observed_at")
 
     @blp.requires("monitor")
-    @blp.arguments(SightingIn)
+    @idempotent
+    @blp.doc(requestBody=REQUEST_BODY)
     @blp.response(201, SightingCreated)
     @blp.alt_response(200, schema=SightingCreated, description="Already recorded: the stored one.")
-    def post(self, data: dict[str, Any]):
-        """Record a sighting. The same narrative at the same normalised URL, or the same
-        `external_id` from the same key, is one sighting: posting it again returns the stored
-        one with `duplicate: true` and status 200, and stores nothing."""
-        with db.transaction() as conn:
-            narrative = narrative_for_write(conn, data.pop("narrative"), "narrative")
-            data["narrative_id"] = narrative["id"]
-            id_, created = repo.insert(conn, data, by=auth.current_key_name())
-            sighting = repo.get(conn, id_)
-        sighting["duplicate"] = not created
-        status = 201 if created else 200
-        return sighting, status, {"Location": f"/v1/sightings/{id_}"}
+    @blp.alt_response(
+        207, schema=SightingBatchOut, description="Batch: some items stored, some invalid."
+    )
+    def post(self):
+        """Record one sighting, or a batch of up to 1000.
+
+        **One** (a sighting object): 201 with the sighting. The same narrative at the same
+        normalised URL, or the same `external_id` from the same key, is one sighting: posting it
+        again returns the stored one with `duplicate: true` and status 200, storing nothing.
+
+        **A batch** (`{"sightings": [...]}`): one result per item, in order: `created` (with
+        its id), `duplicate` (with the existing id) or `invalid` (with field errors). Invalid
+        items never block valid ones; the valid ones are written in one transaction. 200 when
+        every item was accepted, 207 when some were invalid, 422 when none was valid, 413 past
+        1000 items.
+
+        Send an `Idempotency-Key` header to have a retry replay the first response exactly."""
+        body = json_body()
+        if isinstance(body, dict) and "sightings" in body:
+            return ingest.batch(body)
+        return ingest.one(body)
 
 
 @blp.route("/<uuid:sighting_id>")
@@ -85,3 +101,9 @@ class SightingById(MethodView):
                 changes["narrative_id"] = narrative["id"]
             repo.update(conn, sighting_id, changes, by=auth.current_key_name())
             return repo.get(conn, sighting_id)
+
+
+def document(spec) -> None:
+    """Register the two request shapes that POST's hand-written requestBody refers to."""
+    spec.components.schema("SightingIn", schema=SightingIn)
+    spec.components.schema("SightingBatchIn", schema=SightingBatchIn)

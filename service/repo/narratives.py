@@ -55,6 +55,24 @@ def resolve(conn: Connection, ref: str | uuid.UUID) -> dict[str, Any] | None:
     ).fetchone()
 
 
+def resolve_many(conn: Connection, refs: list[str]) -> dict[str, dict[str, Any]]:
+    """{ref: {id, slug, status}} for the refs (ids or slugs) that name a narrative."""
+    params = [_ref(ref) for ref in refs]
+    rows = conn.execute(
+        """
+        SELECT r.ref, n.id, n.slug, n.status
+          FROM unnest(%(refs)s::text[], %(ids)s::uuid[], %(slugs)s::text[]) AS r (ref, id, slug)
+          JOIN narratives n ON n.id = r.id OR n.slug = r.slug
+        """,
+        {
+            "refs": refs,
+            "ids": [p["id"] for p in params],
+            "slugs": [p["slug"] for p in params],
+        },
+    ).fetchall()
+    return {row.pop("ref"): row for row in rows}
+
+
 def list_page(
     conn: Connection,
     *,

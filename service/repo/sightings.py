@@ -45,38 +45,93 @@ def get(conn: Connection, id_: uuid.UUID) -> dict[str, Any] | None:
 
 def insert(conn: Connection, data: dict[str, Any], *, by: str) -> tuple[uuid.UUID, bool]:
     """Store one sighting (the API's shape, with `narrative_id`) unless it exists; returns
-    (id, created).
+    (id, created)."""
+    return insert_many(conn, [data], by=by)[0]
 
-    Identity is (narrative, normalised URL) or (reporting key, external_id). ON CONFLICT makes a
-    concurrent retry wait for the first insert and then find it, so retries never duplicate.
+
+# One multi-row INSERT from arrays (a single round trip, whatever the batch size). Rows go in
+# identity order so that concurrent batches sharing items take their unique-index locks in the
+# same order and cannot deadlock; ON CONFLICT makes a concurrent retry wait for the first insert
+# and then skip it.
+_INSERT_MANY = """
+INSERT INTO sightings (id, narrative_id, observed_at, url, url_normalized, source_name,
+                       source_kind, actor_name, actor_role, quote, language, country,
+                       external_id, confidence, reported_by)
+SELECT t.id, t.narrative_id, t.observed_at, t.url, t.url_normalized, t.source_name,
+       t.source_kind, t.actor_name, t.actor_role, t.quote, t.language, t.country,
+       t.external_id, t.confidence, %(by)s
+  FROM unnest(%(id)s::uuid[], %(narrative_id)s::uuid[], %(observed_at)s::timestamptz[],
+              %(url)s::text[], %(url_normalized)s::text[], %(source_name)s::text[],
+              %(source_kind)s::text[], %(actor_name)s::text[], %(actor_role)s::text[],
+              %(quote)s::text[], %(language)s::text[], %(country)s::text[],
+              %(external_id)s::text[], %(confidence)s::real[])
+       AS t (id, narrative_id, observed_at, url, url_normalized, source_name, source_kind,
+             actor_name, actor_role, quote, language, country, external_id, confidence)
+ ORDER BY t.narrative_id, t.url_normalized, t.external_id
+ON CONFLICT DO NOTHING
+RETURNING id
+"""
+
+_FIND_EXISTING = """
+SELECT id, narrative_id, url_normalized, external_id
+  FROM sightings
+ WHERE (narrative_id, url_normalized) IN (
+           SELECT * FROM unnest(%(narrative_id)s::uuid[], %(url_normalized)s::text[]))
+    OR (reported_by = %(by)s AND external_id = ANY(%(external_id)s::text[]))
+"""
+
+_INSERTED = (
+    "narrative_id",
+    "observed_at",
+    "url",
+    "url_normalized",
+    "source_name",
+    "source_kind",
+    "actor_name",
+    "actor_role",
+    "quote",
+    "language",
+    "country",
+    "external_id",
+    "confidence",
+)
+
+
+def insert_many(
+    conn: Connection, items: list[dict[str, Any]], *, by: str
+) -> list[tuple[uuid.UUID, bool]]:
+    """Store sightings (the API's shape, each with `narrative_id`) set-wise; returns, in input
+    order, (id, created) for each: the new id, or the id of the sighting it duplicates.
+
+    Identity is (narrative, normalised URL) or (reporting key, external_id); an item repeating
+    an earlier item of the same batch is a duplicate of it.
     """
-    params = {**_columns(data), "by": by}
-    created = conn.execute(
-        """
-        INSERT INTO sightings (narrative_id, observed_at, url, url_normalized, source_name,
-                               source_kind, actor_name, actor_role, quote, language, country,
-                               external_id, confidence, reported_by)
-        VALUES (%(narrative_id)s, %(observed_at)s, %(url)s, %(url_normalized)s, %(source_name)s,
-                %(source_kind)s, %(actor_name)s, %(actor_role)s, %(quote)s, %(language)s,
-                %(country)s, %(external_id)s, %(confidence)s, %(by)s)
-        ON CONFLICT DO NOTHING
-        RETURNING id
-        """,
-        params,
-    ).fetchone()
-    if created:
-        return created["id"], True
-    existing = conn.execute(
-        """
-        SELECT id
-          FROM sightings
-         WHERE (narrative_id = %(narrative_id)s AND url_normalized = %(url_normalized)s)
-            OR (reported_by = %(by)s AND external_id = %(external_id)s)
-         LIMIT 1
-        """,
-        params,
-    ).fetchone()
-    return existing["id"], False
+    rows = [_columns(item) for item in items]
+    new_ids = [uuid.uuid4() for _ in rows]
+    params: dict[str, Any] = {name: [row[name] for row in rows] for name in _INSERTED}
+    params.update(id=new_ids, by=by)
+    created = {row["id"] for row in conn.execute(_INSERT_MANY, params).fetchall()}
+    if len(created) == len(rows):
+        return [(id_, True) for id_ in new_ids]
+    by_url: dict[tuple[uuid.UUID, str], uuid.UUID] = {}
+    by_external_id: dict[str, uuid.UUID] = {}
+    for found in conn.execute(_FIND_EXISTING, params).fetchall():
+        if found["url_normalized"] is not None:
+            by_url.setdefault((found["narrative_id"], found["url_normalized"]), found["id"])
+        if found["external_id"] is not None:
+            by_external_id.setdefault(found["external_id"], found["id"])
+    results = []
+    for id_, row in zip(new_ids, rows, strict=True):
+        if id_ in created:
+            results.append((id_, True))
+            continue
+        existing = by_url.get((row["narrative_id"], row["url_normalized"])) or by_external_id.get(
+            row["external_id"]
+        )
+        if existing is None:  # the conflicting row vanished between the two statements
+            raise LookupError("a sighting conflicted with a row that no longer exists")
+        results.append((existing, False))
+    return results
 
 
 def update(conn: Connection, id_: uuid.UUID, changes: dict[str, Any], *, by: str | None) -> None:

@@ -106,6 +106,39 @@ class SightingCreated(SightingOut):
 
 SightingPage = page_of(SightingOut, "SightingPage")
 
+MAX_BATCH = 1000
+
+
+class SightingBatchIn(StrictSchema):
+    """Many sightings in one request; each item is validated and stored on its own merits."""
+
+    sightings = fields.List(
+        fields.Nested(SightingIn),
+        required=True,
+        validate=validate.Length(min=1, max=MAX_BATCH),
+        metadata={"description": f"1 to {MAX_BATCH} sightings (more is a 413)."},
+    )
+
+
+class ItemResult(ma.Schema):
+    index = fields.Integer(metadata={"description": "Position of the item in the request."})
+    status = fields.String(validate=validate.OneOf(("created", "duplicate", "invalid")))
+    id = fields.UUID(metadata={"description": "The new sighting, or the one it duplicates."})
+    errors = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={"description": "Why an invalid item was refused, by field."},
+    )
+
+
+class SightingBatchOut(ma.Schema):
+    results = fields.List(
+        fields.Nested(ItemResult), metadata={"description": "One per item, in order."}
+    )
+    created = fields.Integer()
+    duplicates = fields.Integer()
+    invalid = fields.Integer()
+
 
 class NarrativeSightingQuery(PageQuery):
     status = fields.String(validate=validate.OneOf(STATUSES))
@@ -120,3 +153,20 @@ class SightingQuery(NarrativeSightingQuery):
     language = LanguageTag()
     country = CountryCode()
     url = WebUrl(metadata={"description": "Matches the normalised URL."})
+
+
+# POST /v1/sightings takes either shape; documented by hand because it is parsed by hand (each
+# batch item is validated on its own, so one bad item cannot refuse the others).
+REQUEST_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "oneOf": [
+                    {"$ref": "#/components/schemas/SightingIn"},
+                    {"$ref": "#/components/schemas/SightingBatchIn"},
+                ]
+            }
+        }
+    },
+}

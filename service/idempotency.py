@@ -1,0 +1,88 @@
+"""`Idempotency-Key` for POSTs (draft-ietf-httpapi-idempotency-key-header).
+
+A client that may retry sends a unique key with the POST. The first request claims the key and
+its successful response is stored in the same transaction as the write it describes; a retry
+with the same key and body gets that response again (`Idempotent-Replayed: true`), a retry with
+a different body gets 422, and a retry racing the first waits for it. Errors are not stored:
+retrying a refused request re-validates it.
+"""
+
+import functools
+import hashlib
+import re
+from collections.abc import Callable
+from typing import Any
+
+from flask import Response, request
+from flask_smorest import abort
+
+from service import auth, db
+from service.repo import idempotency as repo
+
+HEADER = "Idempotency-Key"
+_VALID = re.compile(r"^[\x21-\x7e]{1,255}$")
+_REPLAYED_HEADERS = ("Location", "Content-Type")
+
+
+def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a POST view (outside flask-smorest's response decorator, so it sees a Response)."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        key = request.headers.get(HEADER)
+        if key is None:
+            return view(*args, **kwargs)
+        if not _VALID.match(key):
+            abort(
+                400,
+                message=f"{HEADER} must be 1-255 visible ASCII characters.",
+                kind="bad-idempotency-key",
+            )
+        fingerprint = hashlib.sha256(request.get_data(cache=True)).hexdigest()
+        key_name = auth.current_key_name() or ""
+        with db.transaction() as conn:
+            earlier = repo.claim(
+                conn,
+                key_name=key_name,
+                key=key,
+                method=request.method,
+                path=request.path,
+                request_hash=fingerprint,
+            )
+            if earlier is not None:
+                return _replay(earlier, fingerprint)
+            response = view(*args, **kwargs)
+            if not isinstance(response, Response):
+                raise TypeError("idempotent views must return a Response")
+            if response.status_code < 400:
+                headers = {
+                    h: response.headers[h] for h in _REPLAYED_HEADERS if h in response.headers
+                }
+                repo.store(
+                    conn,
+                    key_name=key_name,
+                    key=key,
+                    status=response.status_code,
+                    headers=headers,
+                    body=response.get_data(as_text=True),
+                )
+            return response
+
+    return wrapper
+
+
+def _replay(earlier: dict[str, Any], fingerprint: str) -> Response:
+    if (earlier["method"], earlier["path"], earlier["request_hash"]) != (
+        request.method,
+        request.path,
+        fingerprint,
+    ):
+        abort(
+            422,
+            message=f"This {HEADER} was used for a different request.",
+            kind="idempotency-key-reused",
+            errors={HEADER: ["Used with another body or path."]},
+        )
+    response = Response(earlier["body"], status=earlier["status"], headers=earlier["headers"])
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
