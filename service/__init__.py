@@ -1,28 +1,19 @@
-"""Narrative Tracker: narratives, their sightings, and the official rebuttals of them."""
+"""Narrative Tracker: narratives, their sightings, and the official rebuttals of them.
 
-import logging
+Kept light on purpose: gunicorn imports `service.gunicorn_conf`, and so this package, in the
+master before it forks; anything imported here would be imported before the config has set up
+the environment (PROMETHEUS_MULTIPROC_DIR) that the workers need.
+"""
+
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
-
-from service import auth, cli, config, db, errors, request_context
-from service.api import register_api
+if TYPE_CHECKING:
+    from flask import Flask
 
 
-def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
+def create_app(overrides: Mapping[str, Any] | None = None) -> "Flask":
     """Build the WSGI app: settings from the environment (then `overrides`), one pool per process."""
-    app = Flask(__name__)
-    app.config.update(config.load())
-    app.config.update(overrides or {})
-    app.json.ensure_ascii = False  # quotes in Cyrillic stay readable
-    logging.basicConfig(level=app.config["LOG_LEVEL"])
-    errors.init_app(app)
-    request_context.init_app(app)  # request ids first, so every later problem carries one
-    auth.init_app(app)  # then who is calling (401) before what they sent (415)
-    app.before_request(request_context.require_json_body)
-    db.init_app(app).open()
-    register_api(app)
-    for command in cli.COMMANDS:
-        app.cli.add_command(command)
-    return app
+    from service.app import build
+
+    return build(overrides)

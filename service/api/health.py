@@ -1,12 +1,12 @@
-"""Liveness and readiness probes; no key needed."""
+"""Liveness, readiness and metrics; no key needed."""
 
 from flask.views import MethodView
 
-from service import db, migrate
+from service import db, metrics, migrate
 from service.api.blueprint import Blueprint
 from service.schemas.health import HealthOut
 
-blp = Blueprint("health", __name__, description="Liveness and readiness probes.")
+blp = Blueprint("health", __name__, description="Liveness, readiness and metrics; no key needed.")
 
 
 @blp.route("/healthz")
@@ -37,3 +37,16 @@ class Readiness(MethodView):
                 checks["migrations"] = f"{len(missing)} pending"
         ready = all(value == "ok" for value in checks.values())
         return {"status": "ok" if ready else "unavailable", "checks": checks}, 200 if ready else 503
+
+
+@blp.route("/metrics")
+class Metrics(MethodView):
+    @blp.response(
+        200,
+        content_type="text/plain",
+        description="Prometheus text format: requests and latency by route and status, database "
+        "pool usage, sightings ingested; summed over every worker.",
+    )
+    def get(self):
+        """Prometheus metrics."""
+        return metrics.exposition()

@@ -11,7 +11,7 @@ import marshmallow as ma
 from flask import Response, jsonify
 from flask_smorest import abort
 
-from service import auth, db
+from service import auth, db, metrics
 from service.errors import flatten
 from service.repo import narratives as narratives_repo
 from service.repo import sightings as repo
@@ -31,6 +31,7 @@ def one(body: Any) -> Response:
     try:
         data = _ITEM.load(body)
     except ma.ValidationError as exc:
+        metrics.record_ingest(invalid=1)
         abort(422, errors=flatten(exc.messages), kind="validation")
     with db.transaction() as conn:
         narratives = narratives_repo.resolve_many(conn, [data["narrative"]])
@@ -41,6 +42,7 @@ def one(body: Any) -> Response:
         id_, created = repo.insert(conn, data, by=auth.current_key_name())
         sighting = repo.get(conn, id_)
     sighting["duplicate"] = not created
+    metrics.record_ingest(created=int(created), duplicate=int(not created))
     response = jsonify(_CREATED.dump(sighting))
     response.status_code = 201 if created else 200
     response.headers["Location"] = f"/v1/sightings/{id_}"
@@ -74,6 +76,7 @@ def batch(body: dict[str, Any]) -> Response:
     counts = {"created": 0, "duplicate": 0, "invalid": 0}
     for result in results:
         counts[result["status"]] += 1
+    metrics.record_ingest(**counts)
     if not valid:
         errors = {
             f"sightings.{r['index']}.{field}": messages

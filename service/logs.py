@@ -1,0 +1,77 @@
+"""Structured logs: one JSON object per line, with the request id when there is a request, and
+an access line per request."""
+
+import json
+import logging
+import sys
+import time
+from datetime import UTC, datetime
+
+from flask import Flask, Response, g, has_request_context, request
+
+ACCESS = logging.getLogger("narratives.access")
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if has_request_context() and g.get("request_id"):
+            entry["request_id"] = g.request_id
+        entry.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD})
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str, ensure_ascii=False)
+
+
+class StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at the time of writing (test runners swap it)."""
+
+    @property
+    def stream(self):  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
+def configure(level: str) -> None:
+    """JSON lines on stderr for the app's loggers (and gunicorn's, via gunicorn_conf)."""
+    handler = StderrHandler()
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    # Replace our own handler (an app created twice) but keep others (a test runner's capture).
+    root.handlers[:] = [h for h in root.handlers if not isinstance(h, StderrHandler)] + [handler]
+    root.setLevel(level.upper())
+
+
+def _access(response: Response) -> Response:
+    started = g.get("started")
+    key = g.get("api_key")
+    ACCESS.info(
+        "%s %s %s",
+        request.method,
+        request.path,
+        response.status_code,
+        extra={
+            "method": request.method,
+            "path": request.path,
+            "status": response.status_code,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 2) if started else None,
+            "key": key["name"] if key else None,
+            "remote_addr": request.remote_addr,
+            "bytes": response.calculate_content_length(),
+        },
+    )
+    return response
+
+
+def init_app(app: Flask) -> None:
+    if app.config["ACCESS_LOG"]:
+        app.after_request(_access)
