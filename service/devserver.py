@@ -18,6 +18,15 @@ from service.roles import ROLES
 
 ROOT = Path(__file__).resolve().parent.parent
 FIRST_KEY = "local-admin"
+# gunicorn as the Dockerfile runs it, with this interpreter (so this virtualenv's packages).
+GUNICORN = [
+    sys.executable,
+    "-m",
+    "gunicorn",
+    "--config",
+    "python:service.gunicorn_conf",
+    "service.wsgi:app",
+]
 
 
 def database_url() -> str:
@@ -58,15 +67,7 @@ def serve(url: str) -> int:
     bind = os.environ.get("BIND", "127.0.0.1:8000")
     print(f"serving on http://{bind}  (docs: http://{bind}/docs; Ctrl-C to stop)", flush=True)
     env = {**os.environ, "DATABASE_URL": url, "BIND": bind}
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--config",
-        "python:service.gunicorn_conf",
-        "service.wsgi:app",
-    ]
-    server = subprocess.Popen(command, env=env, cwd=ROOT)  # noqa: S603 - fixed argv
+    server = subprocess.Popen(GUNICORN, env=env, cwd=ROOT)  # noqa: S603 - fixed argv
     try:
         return server.wait()
     except KeyboardInterrupt:

@@ -10,6 +10,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -42,6 +43,25 @@ def database_url(server_url: str) -> Iterator[str]:
     migrate.migrate(url)
     yield url
     embedded.drop_database(server_url, name)
+
+
+@pytest.fixture(scope="session")
+def migrated_database(server_url: str):
+    """migrated_database(label) -> a context manager yielding the URL of a new database with
+    every migration applied, dropped on exit. For tests whose data must be committed (real
+    gunicorn processes, workers), so the per-test rollback cannot isolate them."""
+
+    @contextmanager
+    def make(label: str) -> Iterator[str]:
+        name = f"narratives_{label}_{uuid.uuid4().hex[:12]}"
+        url = embedded.ensure_database(server_url, name)
+        try:
+            migrate.migrate(url)
+            yield url
+        finally:
+            embedded.drop_database(server_url, name)
+
+    return make
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.error
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from service import auth, db
+from service.devserver import GUNICORN
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -83,18 +83,10 @@ def gunicorn(database_url: str, workers: int = 2, **env: str):
         "ACCESS_LOG": "false",
         **env,
     }
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--config",
-        "python:service.gunicorn_conf",
-        "service.wsgi:app",
-    ]
     # A file, not a pipe: a chatty server never blocks on a full pipe buffer.
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(
-            command,
+            GUNICORN,
             cwd=ROOT,
             env=environment,
             stdout=log,

@@ -9,18 +9,14 @@ import psutil
 import psycopg
 import pytest
 
-from service import embedded, migrate
 from tests.factories import narrative_body, sighting_body
 from tests.live import admin_key, gunicorn
 
 
 @pytest.fixture(scope="module")
-def live_db(server_url):
-    name = f"narratives_live_{uuid.uuid4().hex[:12]}"
-    url = embedded.ensure_database(server_url, name)
-    migrate.migrate(url)
-    yield url
-    embedded.drop_database(server_url, name)
+def live_db(migrated_database):
+    with migrated_database("live") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -3,14 +3,13 @@
 import json
 import logging
 import re
-import uuid
 
 import pytest
 
-from service import create_app, embedded, migrate
+from service import create_app
 from service.logs import JsonFormatter
 from tests.factories import narrative_body, sighting_body
-from tests.live import admin_key, gunicorn
+from tests.live import gunicorn
 
 
 @pytest.fixture
@@ -81,17 +80,11 @@ def test_ingest_outcomes_are_counted(client, anon_client):
     assert metric(after, "narratives_sightings_ingested_total", result="created") == before + 2
 
 
-def test_metrics_sum_over_every_gunicorn_worker(server_url):
-    name = f"narratives_metrics_{uuid.uuid4().hex[:12]}"
-    url = embedded.ensure_database(server_url, name)
-    migrate.migrate(url)
-    try:
-        with gunicorn(url, workers=3) as live:
-            for _ in range(60):
-                live.request("GET", "/healthz")
-            scrapes = [live.request("GET", "/metrics")[2] for _ in range(6)]
-    finally:
-        embedded.drop_database(server_url, name)
+def test_metrics_sum_over_every_gunicorn_worker(migrated_database):
+    with migrated_database("metrics") as url, gunicorn(url, workers=3) as live:
+        for _ in range(60):
+            live.request("GET", "/healthz")
+        scrapes = [live.request("GET", "/metrics")[2] for _ in range(6)]
 
     counts = {metric(s, "narratives_http_requests_total", route="/healthz") for s in scrapes}
     assert counts == {60.0}, "every scrape, whichever worker answers, sees all 60"
@@ -175,13 +168,3 @@ def test_without_a_database_requests_get_503_and_liveness_stays_up(api_keys):
     assert keyed.headers["Retry-After"].isdigit()
     assert ready.status_code == 503 and ready.get_json()["checks"]["database"] == "unavailable"
     assert live.status_code == 200
-
-
-def test_admin_key_helper_is_usable_for_live_servers(server_url):
-    name = f"narratives_key_{uuid.uuid4().hex[:12]}"
-    url = embedded.ensure_database(server_url, name)
-    migrate.migrate(url)
-    try:
-        assert admin_key(url, "someone").startswith("nt_")
-    finally:
-        embedded.drop_database(server_url, name)

@@ -9,12 +9,11 @@ import re
 import shutil
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
 
-from service import db, demo, embedded, migrate
+from service import db, demo
 from tests.live import admin_key, gunicorn
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -28,17 +27,14 @@ def curl_blocks() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def demo_server(server_url, tmp_path_factory):
-    name = f"narratives_readme_{uuid.uuid4().hex[:12]}"
-    url = embedded.ensure_database(server_url, name)
-    migrate.migrate(url)
-    with db.connect(url) as conn, conn.transaction():
-        demo.load(conn)
-    key = admin_key(url, "readme-admin")
-    with gunicorn(url, workers=1) as live:
-        live.authorize(key)
-        yield live
-    embedded.drop_database(server_url, name)
+def demo_server(migrated_database):
+    with migrated_database("readme") as url:
+        with db.connect(url) as conn, conn.transaction():
+            demo.load(conn)
+        key = admin_key(url, "readme-admin")
+        with gunicorn(url, workers=1) as live:
+            live.authorize(key)
+            yield live
 
 
 @pytest.fixture(scope="module")

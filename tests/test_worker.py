@@ -5,7 +5,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import psycopg
@@ -13,18 +12,15 @@ import pytest
 import yaml
 from psycopg import sql
 
-from service import embedded, migrate, worker
+from service import worker
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def worker_db(server_url):
-    name = f"narratives_worker_{uuid.uuid4().hex[:12]}"
-    url = embedded.ensure_database(server_url, name)
-    migrate.migrate(url)
-    yield url
-    embedded.drop_database(server_url, name)
+def worker_db(migrated_database):
+    with migrated_database("worker") as url:
+        yield url
 
 
 def seed_expirable(url: str) -> None:

@@ -6,6 +6,8 @@ from typing import Any
 
 from psycopg import Connection, sql
 
+from service.repo.updates import update_columns
+
 # One narrative as the API shows it, with its derived figures. The counts and first/last seen
 # ignore sightings reviewed as false positives.
 _SELECT = """
@@ -134,17 +136,7 @@ def insert(conn: Connection, fields: dict[str, Any], *, by: str | None) -> uuid.
 
 def update(conn: Connection, id_: uuid.UUID, changes: dict[str, Any], *, by: str | None) -> None:
     """Set the given columns (from a fixed list) and replace aliases if they are given."""
-    columns = [name for name in _UPDATABLE if name in changes]
-    assignments = [
-        sql.SQL("{} = {}").format(sql.Identifier(name), sql.Placeholder(name)) for name in columns
-    ]
-    assignments += [sql.SQL("updated_at = clock_timestamp()"), sql.SQL("updated_by = %(by)s")]
-    conn.execute(
-        sql.SQL("UPDATE narratives SET {} WHERE id = %(id)s").format(
-            sql.SQL(", ").join(assignments)
-        ),
-        {**{name: changes[name] for name in columns}, "id": id_, "by": by},
-    )
+    update_columns(conn, "narratives", _UPDATABLE, id_, changes, by=by)
     if "aliases" in changes:
         replace_aliases(conn, id_, changes["aliases"])
 

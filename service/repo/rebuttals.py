@@ -8,6 +8,7 @@ from typing import Any
 from psycopg import Connection, sql
 
 from service import urls
+from service.repo.updates import update_columns
 
 _SELECT = """
 SELECT r.id, r.verdict, r.statement, r.url, r.published_at, r.language, r.reported_by,
@@ -85,17 +86,7 @@ def link(conn: Connection, id_: uuid.UUID, narrative_ids: list[uuid.UUID]) -> No
 def update(conn: Connection, id_: uuid.UUID, changes: dict[str, Any], *, by: str | None) -> None:
     """Apply a PATCH (the API's shape); only given keys change. Links are set by `link`."""
     changes = _columns(changes)
-    columns = [name for name in COLUMNS if name in changes]
-    assignments = [
-        sql.SQL("{} = {}").format(sql.Identifier(name), sql.Placeholder(name)) for name in columns
-    ]
-    assignments += [sql.SQL("updated_at = clock_timestamp()"), sql.SQL("updated_by = %(by)s")]
-    conn.execute(
-        sql.SQL("UPDATE rebuttals SET {} WHERE id = %(id)s").format(
-            sql.SQL(", ").join(assignments)
-        ),
-        {**{name: changes[name] for name in columns}, "id": id_, "by": by},
-    )
+    update_columns(conn, "rebuttals", COLUMNS, id_, changes, by=by)
     if "published_at" in changes:
         conn.execute(
             """

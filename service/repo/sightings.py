@@ -7,6 +7,7 @@ from typing import Any
 from psycopg import Connection, sql
 
 from service import urls
+from service.repo.updates import update_columns
 
 _SELECT = """
 SELECT s.id, s.observed_at, s.url, s.url_normalized, s.quote, s.language, s.country,
@@ -80,21 +81,8 @@ SELECT id, narrative_id, url_normalized, external_id
     OR (reported_by = %(by)s AND external_id = ANY(%(external_id)s::text[]))
 """
 
-_INSERTED = (
-    "narrative_id",
-    "observed_at",
-    "url",
-    "url_normalized",
-    "source_name",
-    "source_kind",
-    "actor_name",
-    "actor_role",
-    "quote",
-    "language",
-    "country",
-    "external_id",
-    "confidence",
-)
+# What an insert sets: every column but the review status, which starts as unreviewed.
+_INSERTED = tuple(name for name in COLUMNS if name != "status")
 
 
 def insert_many(
@@ -137,17 +125,7 @@ def insert_many(
 def update(conn: Connection, id_: uuid.UUID, changes: dict[str, Any], *, by: str | None) -> None:
     """Apply a PATCH (the API's shape, `narrative_id` for a move); only given keys change."""
     changes = _columns(changes)
-    columns = [name for name in COLUMNS if name in changes]
-    assignments = [
-        sql.SQL("{} = {}").format(sql.Identifier(name), sql.Placeholder(name)) for name in columns
-    ]
-    assignments += [sql.SQL("updated_at = clock_timestamp()"), sql.SQL("updated_by = %(by)s")]
-    conn.execute(
-        sql.SQL("UPDATE sightings SET {} WHERE id = %(id)s").format(
-            sql.SQL(", ").join(assignments)
-        ),
-        {**{name: changes[name] for name in columns}, "id": id_, "by": by},
-    )
+    update_columns(conn, "sightings", COLUMNS, id_, changes, by=by)
 
 
 # Optional filters: parameter name -> condition. Only these fragments ever reach the SQL.

@@ -1,0 +1,31 @@
+"""The one piece of dynamic SQL the repo modules share: a PATCH as an UPDATE of whitelisted
+columns, stamping who changed the row and when."""
+
+import uuid
+from typing import Any
+
+from psycopg import Connection, sql
+
+
+def update_columns(
+    conn: Connection,
+    table: str,
+    allowed: tuple[str, ...],
+    id_: uuid.UUID,
+    changes: dict[str, Any],
+    *,
+    by: str | None,
+) -> None:
+    """UPDATE `table` SET the keys of `changes` that are in `allowed` (and nothing else; names
+    come from that fixed tuple, never from input), updated_at and updated_by."""
+    columns = [name for name in allowed if name in changes]
+    assignments = [
+        sql.SQL("{} = {}").format(sql.Identifier(name), sql.Placeholder(name)) for name in columns
+    ]
+    assignments += [sql.SQL("updated_at = clock_timestamp()"), sql.SQL("updated_by = %(by)s")]
+    conn.execute(
+        sql.SQL("UPDATE {} SET {} WHERE id = %(id)s").format(
+            sql.Identifier(table), sql.SQL(", ").join(assignments)
+        ),
+        {**{name: changes[name] for name in columns}, "id": id_, "by": by},
+    )
