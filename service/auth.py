@@ -12,6 +12,7 @@ another process within that many seconds.
 """
 
 import hashlib
+import re
 import secrets
 import threading
 import time
@@ -26,6 +27,9 @@ from service.roles import RANK
 
 PUBLIC_BLUEPRINTS = frozenset({"health", "contract", "api-docs"})
 PREFIX = "nt_"
+KEY_FORMAT = re.compile(
+    r"nt_[A-Za-z0-9_-]{43}"
+)  # what generate() makes; anything else is refused unread
 _CACHE = "narratives.key_cache"
 
 
@@ -98,6 +102,8 @@ def identify() -> None:
     key = key.strip()
     if scheme.lower() != "bearer" or not key:
         _unauthorized("Use the Bearer scheme: Authorization: Bearer <key>.", "invalid_request")
+    if not KEY_FORMAT.fullmatch(key):
+        _unauthorized("The API key is unknown or revoked.", "invalid_token")
     key_hash = digest(key)
     cache: KeyCache = current_app.extensions[_CACHE]
     found = cache.get(key_hash)

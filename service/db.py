@@ -34,6 +34,13 @@ class Database:
                 "row_factory": dict_row,
                 "options": f"-c timezone=UTC -c statement_timeout={statement_timeout_ms}",
                 "connect_timeout": 5,
+                # A server that vanishes without a reset (failover, partition) is noticed in
+                # seconds rather than when gunicorn's timeout kills the worker.
+                "keepalives": 1,
+                "keepalives_idle": 5,
+                "keepalives_interval": 2,
+                "keepalives_count": 2,
+                "tcp_user_timeout": 10000,
             },
             check=ConnectionPool.check_connection,
             name="narratives",

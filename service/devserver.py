@@ -1,8 +1,8 @@
 """`make run` and `make key`, for a developer's machine.
 
 run: a database (DATABASE_URL, else an embedded PostgreSQL kept under var/pgdata), migrations,
-demo data, a first admin key if there is none, then gunicorn on 127.0.0.1:8000. Ctrl-C stops
-everything it started.
+demo data, a first admin key if there is none, then gunicorn on 127.0.0.1:8000 and the worker.
+Ctrl-C stops everything it started.
 key: issue another key against the same database.
 """
 
@@ -63,16 +63,26 @@ def prepare(url: str) -> None:
     print("More keys: make key NAME=<name> ROLE=reader|monitor|editor|admin", flush=True)
 
 
+WORKER = [sys.executable, "-m", "service", "worker"]
+
+
 def serve(url: str) -> int:
+    """gunicorn and the housekeeping worker, as compose runs them, until Ctrl-C."""
     bind = os.environ.get("BIND", "127.0.0.1:8000")
     print(f"serving on http://{bind}  (docs: http://{bind}/docs; Ctrl-C to stop)", flush=True)
     env = {**os.environ, "DATABASE_URL": url, "BIND": bind}
     server = subprocess.Popen(GUNICORN, env=env, cwd=ROOT)  # noqa: S603 - fixed argv
+    worker = subprocess.Popen(WORKER, env=env, cwd=ROOT)  # noqa: S603 - fixed argv
     try:
         return server.wait()
     except KeyboardInterrupt:
-        server.terminate()
-        return server.wait(timeout=15)
+        return 0
+    finally:
+        for process in (server, worker):
+            if process.poll() is None:
+                process.terminate()
+        for process in (server, worker):
+            process.wait(timeout=15)
 
 
 def issue_key(url: str, name: str, role: str) -> int:

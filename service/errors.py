@@ -4,12 +4,13 @@ Views raise (`abort`, `not_found`, `unprocessable`) or let database exceptions p
 module maps each to a status, a stable `type`, and a detail that never leaks internals.
 """
 
+import json as std_json
 import logging
 from typing import Any, NoReturn
 
 import marshmallow as ma
 import psycopg
-from flask import Flask, Response, g, json, request
+from flask import Flask, Response, g, request
 from flask_smorest import abort
 from psycopg import errors as pg
 from psycopg_pool import PoolTimeout
@@ -21,8 +22,8 @@ PROBLEM_JSON = "application/problem+json"
 TYPE_PREFIX = "urn:narrative-tracker:problem:"
 RETRY_AFTER_SECONDS = 5
 
-# Constraint name -> (field the client should fix, message). Anything not listed is reported by
-# its constraint name, which is stable because every constraint is named in the migrations.
+# Constraint name -> (field the client should fix, message). The schemas are meant to refuse
+# everything a CHECK would; a constraint not listed here is reported against the body as a whole.
 _CONSTRAINT_FIELDS = {
     "narratives_slug_key": ("slug", "A narrative with this slug already exists."),
     "narratives_parent_fkey": ("parent", "The parent narrative does not exist."),
@@ -31,6 +32,7 @@ _CONSTRAINT_FIELDS = {
     "sightings_reporter_external_id_key": ("external_id", "This external_id is already used."),
     "sightings_narrative_fkey": ("narrative", "The narrative does not exist."),
     "rebuttal_narratives_narrative_fkey": ("narratives", "A narrative does not exist."),
+    "sightings_content_key": ("_body", "This narrative already has this sighting."),
     "api_keys_name_key": (
         "name",
         "A key with this name exists or existed; names are never reused.",
@@ -62,6 +64,7 @@ def problem(
     kind: str | None = None,
     errors: dict[str, list[str]] | None = None,
     headers: dict[str, str] | None = None,
+    extensions: dict[str, Any] | None = None,
 ) -> Response:
     body: dict[str, Any] = {
         "type": TYPE_PREFIX + kind if kind else "about:blank",
@@ -76,7 +79,11 @@ def problem(
         body["request_id"] = request_id
     if errors:
         body["errors"] = errors
-    response = Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
+    body.update(extensions or {})
+    # ASCII-escaped: a field name echoed from the input may hold a lone surrogate.
+    response = Response(
+        std_json.dumps(body, ensure_ascii=True), status=status, mimetype=PROBLEM_JSON
+    )
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
@@ -140,26 +147,57 @@ def _http_problem(error: HTTPException) -> Response:
             detail = "The request has invalid fields: " + ", ".join(sorted(errors)) + "."
     if status == 400 and "messages" in data and "json" in (data.get("messages") or {}):
         kind, detail, errors = "malformed-json", "The request body is not valid JSON.", None
-    return problem(status, error.name, detail, kind=kind, errors=errors, headers=headers)
+    return problem(
+        status,
+        error.name,
+        detail,
+        kind=kind,
+        errors=errors,
+        headers=headers,
+        extensions=data.get("extensions"),
+    )
 
 
 def _database_problem(error: psycopg.Error) -> Response:
     constraint = getattr(error.diag, "constraint_name", None) or ""
-    field, message = _CONSTRAINT_FIELDS.get(constraint, (constraint or "_body", None))
+    field, message = _CONSTRAINT_FIELDS.get(constraint, ("_body", None))
     if isinstance(error, pg.UniqueViolation):
         message = message or "The record conflicts with an existing one."
         return problem(409, "Conflict", message, kind="conflict", errors={field: [message]})
     if isinstance(error, pg.ForeignKeyViolation | pg.CheckViolation | pg.NotNullViolation):
+        log.warning("database refused a value the schemas let through: %s", constraint)
         message = message or "A value is not allowed."
         return problem(
-            422, "Unprocessable Content", message, kind="validation", errors={field: [message]}
+            422, "Unprocessable Entity", message, kind="validation", errors={field: [message]}
         )
-    if isinstance(error, pg.DataError):
+    return problem(
+        422, "Unprocessable Entity", "A value is out of range for its field.", kind="validation"
+    )
+
+
+def _operational(error: Exception) -> Response:
+    """Sort database failures by what a client should do about them (SQLSTATE class)."""
+    state = getattr(error, "sqlstate", None) or ""
+    if state.startswith("54"):  # program limit exceeded: the request itself is too big
         return problem(
-            422,
-            "Unprocessable Content",
-            "A value is out of range for its field.",
-            kind="validation",
+            422, "Unprocessable Entity", "A value is too large to store.", kind="too-large"
+        )
+    if state == "57014":  # statement timeout: retrying the same query will not help soon
+        log.warning("statement timeout (request_id=%s)", g.get("request_id"))
+        return problem(
+            503,
+            "Service Unavailable",
+            "The query took too long; narrow the filters or retry later.",
+            kind="timeout",
+            headers={"Retry-After": "30"},
+        )
+    if state.startswith("40"):  # deadlock or serialization failure: a prompt retry succeeds
+        return problem(
+            503,
+            "Service Unavailable",
+            "A concurrent write got in the way; retry.",
+            kind="conflict-retry",
+            headers={"Retry-After": "1"},
         )
     return _unavailable(error)
 
@@ -184,6 +222,6 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, _http_problem)
     app.register_error_handler(pg.IntegrityError, _database_problem)
     app.register_error_handler(pg.DataError, _database_problem)
-    app.register_error_handler(psycopg.OperationalError, _unavailable)
+    app.register_error_handler(psycopg.OperationalError, _operational)
     app.register_error_handler(PoolTimeout, _unavailable)
     app.register_error_handler(Exception, _internal)

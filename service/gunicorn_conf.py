@@ -15,8 +15,7 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "8"))
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
 preload_app = False
-# The app writes its own JSON access line (with request id and key); gunicorn's would repeat it.
-accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
+accesslog = None  # see logconfig_dict: the app writes the access lines
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 # Bounded request lines and headers: a client cannot make a worker buffer without limit.
@@ -37,7 +36,9 @@ logconfig_dict = {
     "root": {"handlers": ["stderr"], "level": loglevel.upper()},
     "loggers": {
         "gunicorn.error": {"handlers": ["stderr"], "level": loglevel.upper(), "propagate": False},
-        "gunicorn.access": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+        # The app writes its own JSON access line (with request id and key); gunicorn logs
+        # access whenever logconfig_dict is set, so silence its copy here.
+        "gunicorn.access": {"handlers": [], "level": "CRITICAL", "propagate": False},
     },
 }
 

@@ -49,7 +49,7 @@ def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
                 path=request.path,
                 request_hash=fingerprint,
             )
-            if earlier is not None:
+            if earlier is not None and earlier["status"] is not None:
                 return _replay(earlier, fingerprint)
             response = view(*args, **kwargs)
             if not isinstance(response, Response):

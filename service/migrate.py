@@ -95,6 +95,21 @@ def pending(conn: psycopg.Connection, available: list[Migration] | None = None) 
     return [m for m in available if m.version not in done]
 
 
+def readiness(conn: psycopg.Connection) -> str:
+    """'ok' when every migration this code ships is applied unedited; else what is wrong.
+    Versions newer than the code (a newer release migrated first) do not make it unready:
+    a rolling deploy must not take the old replicas out of service."""
+    try:
+        available = discover()
+    except MigrationError:
+        return "mismatch"
+    done = applied(conn)
+    if any(m.version in done and done[m.version] != m.checksum for m in available):
+        return "mismatch"
+    missing = [m for m in available if m.version not in done]
+    return f"{len(missing)} pending" if missing else "ok"
+
+
 def migrate(url: str, directory: Path | None = None) -> list[Migration]:
     """Apply every pending migration; returns those applied by this call."""
     available = discover(directory)

@@ -6,6 +6,7 @@ article look like many, and sort what is left, so that the same page shared from
 to one key. Scheme and `www.` are kept: they can name different resources.
 """
 
+import functools
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from url_normalize import url_normalize
@@ -44,6 +45,7 @@ def _is_tracking(name: str) -> bool:
     return lowered in _TRACKING_PARAMS or lowered.startswith(_TRACKING_PREFIXES)
 
 
+@functools.lru_cache(maxsize=4096)  # validation and storage both ask, for the same URLs
 def normalize(url: str) -> str:
     """The identity key of a URL: same page, same key."""
     normalized = url_normalize(url.strip())

@@ -541,7 +541,9 @@ def test_wrong_method_is_405_with_allow(client, method, path, allow):
 
 
 def test_unhandled_exception_is_an_opaque_500(database_url, api_keys):
-    app = service.create_app({"DATABASE_URL": database_url, "DB_POOL_MIN_SIZE": 0})
+    app = service.create_app(
+        {"DATABASE_URL": database_url, "DB_POOL_MIN_SIZE": 0, "RATE_LIMIT_PER_MINUTE": 0}
+    )
 
     @app.get("/boom")
     def boom():

@@ -3,10 +3,11 @@
 import json
 import logging
 import re
+import uuid
 
 import pytest
 
-from service import create_app
+from service import auth, create_app
 from service.logs import JsonFormatter
 from tests.factories import narrative_body, sighting_body
 from tests.live import gunicorn
@@ -115,9 +116,14 @@ def test_one_json_access_line_per_request(make_app, api_keys, caplog):
     assert entry["duration_ms"] >= 0 and entry["level"] == "info"
 
 
-def test_rate_limit_answers_429_with_retry_after(make_app, api_keys):
+def fresh_key(conn, role: str = "reader") -> str:
+    """A key no other test has spent any rate-limit budget on (rolled back with the test)."""
+    return auth.issue(conn, name=f"rl-{uuid.uuid4().hex[:8]}", role=role, by="tests")["key"]
+
+
+def test_rate_limit_answers_429_with_retry_after(make_app, conn):
     client = make_app(RATE_LIMIT_PER_MINUTE=3).test_client()
-    headers = {"Authorization": f"Bearer {api_keys['reader']}"}
+    headers = {"Authorization": f"Bearer {fresh_key(conn)}"}
 
     answers = [client.get("/v1/narratives", headers=headers) for _ in range(4)]
 
@@ -130,11 +136,11 @@ def test_rate_limit_answers_429_with_retry_after(make_app, api_keys):
     assert 1 <= int(refused.headers["Retry-After"]) <= 60
 
 
-def test_rate_limits_are_per_key(make_app, api_keys):
+def test_rate_limits_are_per_key(make_app, conn):
     client = make_app(RATE_LIMIT_PER_MINUTE=1).test_client()
 
-    first = client.get("/v1/me", headers={"Authorization": f"Bearer {api_keys['reader']}"})
-    other = client.get("/v1/me", headers={"Authorization": f"Bearer {api_keys['editor']}"})
+    first = client.get("/v1/me", headers={"Authorization": f"Bearer {fresh_key(conn)}"})
+    other = client.get("/v1/me", headers={"Authorization": f"Bearer {fresh_key(conn)}"})
 
     assert first.status_code == other.status_code == 200
 

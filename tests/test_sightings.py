@@ -79,13 +79,27 @@ def test_the_same_url_for_another_narrative_is_a_new_sighting(client, narrative)
     assert other.status_code == 201
 
 
-def test_sightings_without_url_or_external_id_are_all_kept(client, narrative):
-    create_sighting(client, "ukrainian-window", url=None)
-    create_sighting(client, "ukrainian-window", url=None)
+def test_different_sightings_without_url_or_external_id_are_all_kept(client, narrative):
+    create_sighting(client, "ukrainian-window", url=None, observed_at="2024-03-25T12:00:00Z")
+    create_sighting(client, "ukrainian-window", url=None, observed_at="2024-03-26T12:00:00Z")
+    create_sighting(client, "ukrainian-window", url=None, quote="Другие слова")
 
     items = client.get("/v1/sightings").get_json()["items"]
 
-    assert len(items) == 2
+    assert len(items) == 3
+
+
+def test_the_same_sighting_without_url_or_external_id_is_a_duplicate(client, conn, narrative):
+    body = sighting_body("ukrainian-window", url=None, observed_at="2024-03-26T09:00:00+03:00")
+    first = client.post("/v1/sightings", json=body)
+    same_moment_other_offset = {**body, "observed_at": "2024-03-26T06:00:00Z"}
+    source_case = {**same_moment_other_offset, "source": {"name": "shot", "kind": "outlet"}}
+
+    again = client.post("/v1/sightings", json=source_case)
+
+    assert first.status_code == 201 and again.status_code == 200
+    assert again.get_json()["id"] == first.get_json()["id"]
+    assert conn.execute("SELECT count(*) AS n FROM sightings").fetchone()["n"] == 1
 
 
 def test_get_one(client, narrative):

@@ -32,7 +32,9 @@ class Keys(MethodView):
             created = auth.issue(
                 conn, name=data["name"], role=data["role"], by=auth.current_key_name()
             )
-        return created, 201, {"Location": f"/v1/keys/{created['id']}"}
+        # The secret must not linger in any cache between here and the admin.
+        headers = {"Location": f"/v1/keys/{created['id']}", "Cache-Control": "no-store"}
+        return created, 201, headers
 
 
 @blp.route("/v1/keys/<uuid:key_id>")

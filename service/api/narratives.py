@@ -77,7 +77,7 @@ class NarrativeByRef(MethodView):
             if "parent" in changes:
                 changes["parent_id"] = _parent_id(conn, changes.pop("parent"), narrative["id"])
             repo.update(conn, narrative["id"], changes, by=auth.current_key_name())
-            return repo.get(conn, narrative["id"])
+            return repo.get(conn, narrative["id"]) or not_found("narrative", ref)
 
     @blp.requires("editor")
     @blp.response(204)

@@ -75,7 +75,8 @@ class RebuttalById(MethodView):
             repo.update(conn, rebuttal_id, changes, by=auth.current_key_name())
             if "narratives" in changes:
                 repo.link(conn, rebuttal_id, _narrative_ids(conn, changes["narratives"]))
-            return repo.get(conn, rebuttal_id)
+            # Deleted meanwhile by another request: say so rather than answer an empty 200.
+            return repo.get(conn, rebuttal_id) or not_found("rebuttal", str(rebuttal_id))
 
     @blp.requires("editor")
     @blp.response(204)

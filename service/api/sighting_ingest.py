@@ -12,6 +12,7 @@ from flask import Response, jsonify
 from flask_smorest import abort
 
 from service import auth, db, metrics
+from service.api.lookups import narrative_problem
 from service.errors import flatten
 from service.repo import narratives as narratives_repo
 from service.repo import sightings as repo
@@ -35,7 +36,7 @@ def one(body: Any) -> Response:
         abort(422, errors=flatten(exc.messages), kind="validation")
     with db.transaction() as conn:
         narratives = narratives_repo.resolve_many(conn, [data["narrative"]])
-        problem = _narrative_problem(narratives.get(data["narrative"]), data["narrative"])
+        problem = narrative_problem(narratives.get(data["narrative"]), data["narrative"])
         if problem:
             abort(422, message=problem, errors={"narrative": [problem]}, kind="validation")
         data["narrative_id"] = narratives[data.pop("narrative")]["id"]
@@ -63,7 +64,7 @@ def batch(body: dict[str, Any]) -> Response:
             conn, sorted({d["narrative"] for d in valid.values()})
         )
         for index, data in list(valid.items()):
-            problem = _narrative_problem(narratives.get(data["narrative"]), data["narrative"])
+            problem = narrative_problem(narratives.get(data["narrative"]), data["narrative"])
             if problem:
                 results[index].update(status="invalid", errors={"narrative": [problem]})
                 del valid[index]
@@ -77,23 +78,28 @@ def batch(body: dict[str, Any]) -> Response:
     for result in results:
         counts[result["status"]] += 1
     metrics.record_ingest(**counts)
+    outcome = _BATCH_OUT.dump(
+        {
+            "results": results,
+            "created": counts["created"],
+            "duplicates": counts["duplicate"],
+            "invalid": counts["invalid"],
+        }
+    )
     if not valid:
         errors = {
             f"sightings.{r['index']}.{field}": messages
             for r in results
             for field, messages in r["errors"].items()
         }
-        abort(422, message="No item of the batch is valid.", errors=errors, kind="validation")
-    response = jsonify(
-        _BATCH_OUT.dump(
-            {
-                "results": results,
-                "created": counts["created"],
-                "duplicates": counts["duplicate"],
-                "invalid": counts["invalid"],
-            }
+        abort(
+            422,
+            message="No item of the batch is valid.",
+            errors=errors,
+            kind="validation",
+            extensions=outcome,
         )
-    )
+    response = jsonify(outcome)
     response.status_code = 207 if counts["invalid"] else 200
     return response
 
@@ -114,11 +120,3 @@ def _envelope(body: dict[str, Any]) -> list[Any]:
             kind="batch-too-large",
         )
     return items
-
-
-def _narrative_problem(narrative: dict[str, Any] | None, ref: str) -> str | None:
-    if narrative is None:
-        return f"No narrative matches '{ref}'."
-    if narrative["status"] == "archived":
-        return f"The narrative '{narrative['slug']}' is archived."
-    return None

@@ -63,8 +63,10 @@ class Sightings(MethodView):
         """Record one sighting, or a batch of up to 1000.
 
         **One** (a sighting object): 201 with the sighting. The same narrative at the same
-        normalised URL, or the same `external_id` from the same key, is one sighting: posting it
-        again returns the stored one with `duplicate: true` and status 200, storing nothing.
+        normalised URL, or the same `external_id` from the same key, is one sighting (and,
+        for a sighting with neither, the same narrative, moment, source, speaker and quote):
+        posting it again returns the stored one with `duplicate: true` and status 200,
+        storing nothing.
 
         **A batch** (`{"sightings": [...]}`): one result per item, in order: `created` (with
         its id), `duplicate` (with the existing id) or `invalid` (with field errors). Invalid
@@ -100,7 +102,8 @@ class SightingById(MethodView):
                 narrative = narrative_for_write(conn, changes.pop("narrative"), "narrative")
                 changes["narrative_id"] = narrative["id"]
             repo.update(conn, sighting_id, changes, by=auth.current_key_name())
-            return repo.get(conn, sighting_id)
+            # Deleted meanwhile by another request: say so rather than answer an empty 200.
+            return repo.get(conn, sighting_id) or not_found("sighting", str(sighting_id))
 
 
 def document(spec) -> None:

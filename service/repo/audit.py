@@ -21,13 +21,13 @@ def list_page(
     given = {name: value for name, value in filters.items() if value is not None}
     where = [sql.SQL(_FILTERS[name]) for name in given]
     if after:
-        where.append(sql.SQL("(at, id) < (%(after_at)s, %(after_id)s)"))
+        where.append(sql.SQL("id < %(after_id)s"))  # ids are monotonic: the primary key pages
     query = sql.SQL(
         """
         SELECT id, at, key_name, action, resource, record_id, before, after
           FROM audit_log
          WHERE {where}
-         ORDER BY at DESC, id DESC
+         ORDER BY id DESC
          LIMIT %(n)s
         """
     ).format(where=sql.SQL(" AND ").join(where or [sql.SQL("true")]))

@@ -22,12 +22,21 @@ def insert(
 
 
 def authenticate(conn: Connection, key_hash: str) -> dict[str, Any] | None:
-    """The active key with this hash, stamping its last use; None if unknown or revoked."""
+    """The active key with this hash, or None if unknown or revoked. Its last use is stamped
+    at most once a minute, so busy keys do not turn every look-up into a row update."""
     return conn.execute(
         """
-        UPDATE api_keys SET last_used_at = clock_timestamp()
-         WHERE key_hash = %(key_hash)s AND revoked_at IS NULL
-        RETURNING id, name, role
+        WITH found AS (
+            SELECT id, name, role, last_used_at
+              FROM api_keys
+             WHERE key_hash = %(key_hash)s AND revoked_at IS NULL
+        ), stamped AS (
+            UPDATE api_keys k SET last_used_at = clock_timestamp()
+              FROM found f
+             WHERE k.id = f.id
+               AND (f.last_used_at IS NULL OR f.last_used_at < now() - interval '1 minute')
+        )
+        SELECT id, name, role FROM found
         """,
         {"key_hash": key_hash},
     ).fetchone()

@@ -1,7 +1,9 @@
 """SQL for sightings. Functions take a connection first and never commit."""
 
+import hashlib
+import json
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from psycopg import Connection, sql
@@ -52,37 +54,40 @@ def insert(conn: Connection, data: dict[str, Any], *, by: str) -> tuple[uuid.UUI
 
 # One multi-row INSERT from arrays (a single round trip, whatever the batch size). Rows go in
 # identity order so that concurrent batches sharing items take their unique-index locks in the
-# same order and cannot deadlock; ON CONFLICT makes a concurrent retry wait for the first insert
-# and then skip it.
+# same order; ON CONFLICT makes a concurrent retry wait for the first insert and then skip it.
 _INSERT_MANY = """
 INSERT INTO sightings (id, narrative_id, observed_at, url, url_normalized, source_name,
                        source_kind, actor_name, actor_role, quote, language, country,
-                       external_id, confidence, reported_by)
+                       external_id, confidence, content_key, reported_by)
 SELECT t.id, t.narrative_id, t.observed_at, t.url, t.url_normalized, t.source_name,
        t.source_kind, t.actor_name, t.actor_role, t.quote, t.language, t.country,
-       t.external_id, t.confidence, %(by)s
+       t.external_id, t.confidence, t.content_key, %(by)s
   FROM unnest(%(id)s::uuid[], %(narrative_id)s::uuid[], %(observed_at)s::timestamptz[],
               %(url)s::text[], %(url_normalized)s::text[], %(source_name)s::text[],
               %(source_kind)s::text[], %(actor_name)s::text[], %(actor_role)s::text[],
               %(quote)s::text[], %(language)s::text[], %(country)s::text[],
-              %(external_id)s::text[], %(confidence)s::real[])
+              %(external_id)s::text[], %(confidence)s::real[], %(content_key)s::text[])
        AS t (id, narrative_id, observed_at, url, url_normalized, source_name, source_kind,
-             actor_name, actor_role, quote, language, country, external_id, confidence)
- ORDER BY t.narrative_id, t.url_normalized, t.external_id
+             actor_name, actor_role, quote, language, country, external_id, confidence,
+             content_key)
+ ORDER BY t.narrative_id, t.url_normalized, t.content_key, t.external_id
 ON CONFLICT DO NOTHING
 RETURNING id
 """
 
 _FIND_EXISTING = """
-SELECT id, narrative_id, url_normalized, external_id
+SELECT id, narrative_id, url_normalized, content_key, external_id
   FROM sightings
  WHERE (narrative_id, url_normalized) IN (
            SELECT * FROM unnest(%(narrative_id)s::uuid[], %(url_normalized)s::text[]))
+    OR (narrative_id, content_key) IN (
+           SELECT * FROM unnest(%(narrative_id)s::uuid[], %(content_key)s::text[]))
     OR (reported_by = %(by)s AND external_id = ANY(%(external_id)s::text[]))
 """
 
 # What an insert sets: every column but the review status, which starts as unreviewed.
-_INSERTED = tuple(name for name in COLUMNS if name != "status")
+_INSERTED = (*(name for name in COLUMNS if name != "status"), "content_key")
+_ATTEMPTS = 3
 
 
 def insert_many(
@@ -91,35 +96,66 @@ def insert_many(
     """Store sightings (the API's shape, each with `narrative_id`) set-wise; returns, in input
     order, (id, created) for each: the new id, or the id of the sighting it duplicates.
 
-    Identity is (narrative, normalised URL) or (reporting key, external_id); an item repeating
-    an earlier item of the same batch is a duplicate of it.
+    Identity is (narrative, normalised URL), (reporting key, external_id), or for a sighting
+    with neither, (narrative, content); an item repeating an earlier item of the same batch is
+    a duplicate of it.
     """
     rows = [_columns(item) for item in items]
-    new_ids = [uuid.uuid4() for _ in rows]
-    params: dict[str, Any] = {name: [row[name] for row in rows] for name in _INSERTED}
-    params.update(id=new_ids, by=by)
+    if any(row["external_id"] for row in rows):
+        # The (key, external_id) index is not in the insert order above: serialise this key's
+        # batches so two of them cannot lock each other's external_ids in opposite orders.
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('sightings:' || %s))", (by,))
+    results: list[tuple[uuid.UUID, bool] | None] = [None] * len(rows)
+    todo = list(range(len(rows)))
+    for _ in range(_ATTEMPTS):
+        todo = _insert_round(conn, rows, todo, results, by)
+        if not todo:
+            return results  # type: ignore[return-value]
+    raise RuntimeError("sightings kept conflicting with rows that vanished; retry the request")
+
+
+def _insert_round(
+    conn: Connection,
+    rows: list[dict[str, Any]],
+    todo: list[int],
+    results: list[tuple[uuid.UUID, bool] | None],
+    by: str,
+) -> list[int]:
+    """Insert rows[todo]; fill results; return the indexes still unresolved (a row they
+    conflicted with was changed or deleted between the INSERT and the look-up)."""
+    new_ids = {index: uuid.uuid4() for index in todo}
+    params: dict[str, Any] = {name: [rows[i][name] for i in todo] for name in _INSERTED}
+    params.update(id=[new_ids[i] for i in todo], by=by)
     created = {row["id"] for row in conn.execute(_INSERT_MANY, params).fetchall()}
-    if len(created) == len(rows):
-        return [(id_, True) for id_ in new_ids]
-    by_url: dict[tuple[uuid.UUID, str], uuid.UUID] = {}
-    by_external_id: dict[str, uuid.UUID] = {}
-    for found in conn.execute(_FIND_EXISTING, params).fetchall():
-        if found["url_normalized"] is not None:
-            by_url.setdefault((found["narrative_id"], found["url_normalized"]), found["id"])
-        if found["external_id"] is not None:
-            by_external_id.setdefault(found["external_id"], found["id"])
-    results = []
-    for id_, row in zip(new_ids, rows, strict=True):
-        if id_ in created:
-            results.append((id_, True))
-            continue
-        existing = by_url.get((row["narrative_id"], row["url_normalized"])) or by_external_id.get(
-            row["external_id"]
+    pending = []
+    for index in todo:
+        if new_ids[index] in created:
+            results[index] = (new_ids[index], True)
+        else:
+            pending.append(index)
+    if not pending:
+        return []
+    found = conn.execute(_FIND_EXISTING, params).fetchall()
+    keys: dict[tuple[str, Any, Any], uuid.UUID] = {}
+    for row in found:
+        for kind in ("url_normalized", "content_key"):
+            if row[kind] is not None:
+                keys.setdefault((kind, row["narrative_id"], row[kind]), row["id"])
+        if row["external_id"] is not None:
+            keys.setdefault(("external_id", None, row["external_id"]), row["id"])
+    unresolved = []
+    for index in pending:
+        row = rows[index]
+        existing = (
+            keys.get(("url_normalized", row["narrative_id"], row["url_normalized"]))
+            or keys.get(("content_key", row["narrative_id"], row["content_key"]))
+            or keys.get(("external_id", None, row["external_id"]))
         )
-        if existing is None:  # the conflicting row vanished between the two statements
-            raise LookupError("a sighting conflicted with a row that no longer exists")
-        results.append((existing, False))
-    return results
+        if existing is None:
+            unresolved.append(index)
+        else:
+            results[index] = (existing, False)
+    return unresolved
 
 
 def update(conn: Connection, id_: uuid.UUID, changes: dict[str, Any], *, by: str | None) -> None:
@@ -171,7 +207,8 @@ def list_page(
 
 
 def _columns(data: dict[str, Any]) -> dict[str, Any]:
-    """The API's shape (nested source and actor, raw URL) as columns, for the keys present."""
+    """The API's shape (nested source and actor, raw URL) as columns, for the keys present;
+    for a complete new sighting also its content key."""
     row = {key: value for key, value in data.items() if key in COLUMNS}
     if "url" in data:
         row["url_normalized"] = urls.normalize(data["url"]) if data["url"] else None
@@ -182,4 +219,21 @@ def _columns(data: dict[str, Any]) -> dict[str, Any]:
         actor = data["actor"] or {}
         row["actor_name"] = actor.get("name")
         row["actor_role"] = actor.get("role")
+    if "observed_at" in row and "source_name" in row and "quote" in row:
+        row["content_key"] = content_key(row)
     return row
+
+
+def content_key(row: dict[str, Any]) -> str | None:
+    """The identity of a sighting with neither URL nor external_id: narrative (kept apart in
+    the index), moment, source, speaker and words."""
+    if row.get("url_normalized") or row.get("external_id"):
+        return None
+    parts = [
+        row["observed_at"].astimezone(UTC).isoformat(),
+        row["source_name"].casefold(),
+        row["source_kind"],
+        (row.get("actor_name") or "").casefold(),
+        row.get("quote") or "",
+    ]
+    return hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode()).hexdigest()

@@ -13,6 +13,23 @@ from service import urls
 SLUG_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 LANGUAGE_PATTERN = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$"
 MAX_REF = 100
+RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
+class FullMatch(validate.Validator):
+    """A regular expression the whole value must match. (`validate.Regexp` uses re.match, and
+    `$` also matches before a trailing newline, which PostgreSQL's CHECKs then refuse.)"""
+
+    def __init__(self, pattern: str, error: str) -> None:
+        self.regex = re.compile(pattern)
+        self.error = error
+
+    def __call__(self, value: str) -> str:
+        if self.regex.fullmatch(value) is None:
+            raise ma.ValidationError(self.error)
+        return value
 
 
 class StrictSchema(ma.Schema):
@@ -31,7 +48,8 @@ class AllOptional:
 
 
 class Text(fields.String):
-    """A string with a length cap and no NUL characters (PostgreSQL text cannot hold them)."""
+    """A string with a length cap, and nothing PostgreSQL's UTF-8 text cannot hold: no NUL
+    characters, no lone surrogates (JSON's "\\ud800" decodes to one)."""
 
     def __init__(self, max_length: int, *, min_length: int = 1, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -45,6 +63,11 @@ class Text(fields.String):
         text = super()._deserialize(value, attr, data, **kwargs)
         if "\x00" in text:
             raise ma.ValidationError("Must not contain NUL characters.")
+        if not text.isascii():
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise ma.ValidationError("Must be valid Unicode (no lone surrogates).") from exc
         return text
 
 
@@ -52,29 +75,35 @@ class Slug(Text):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(MAX_REF, **kwargs)
         self.validators.append(
-            validate.Regexp(
-                SLUG_PATTERN, error="Must be kebab-case: lowercase letters, digits, '-'."
-            )
+            FullMatch(SLUG_PATTERN, error="Must be kebab-case: lowercase letters, digits, '-'.")
         )
         self.metadata.setdefault("pattern", SLUG_PATTERN)
         self.metadata.setdefault("example", "ukrainian-window")
 
 
 class Ref(Text):
-    """A narrative reference on input: its id or its slug."""
+    """A narrative reference on input: its id or its slug, or the `{id, slug, title}` object
+    the API itself returns (so what was read can be written back)."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("metadata", {}).setdefault(
-            "description", "A narrative's id (UUID) or slug."
+            "description",
+            "A narrative's id (UUID) or slug; an {id, slug, title} object also "
+            "works (its id is used).",
         )
         super().__init__(MAX_REF, **kwargs)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
+        if isinstance(value, dict):
+            value = value.get("id") or value.get("slug")
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class LanguageTag(Text):
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("metadata", {}).setdefault("description", "BCP 47 language tag.")
         super().__init__(35, min_length=2, **kwargs)
-        self.validators.append(validate.Regexp(LANGUAGE_PATTERN, error="Not a BCP 47 tag."))
+        self.validators.append(FullMatch(LANGUAGE_PATTERN, error="Not a BCP 47 tag."))
         self.metadata.setdefault("pattern", LANGUAGE_PATTERN)
         self.metadata.setdefault("example", "ru")
 
@@ -85,11 +114,14 @@ class CountryCode(Text):
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("metadata", {}).setdefault("description", "ISO 3166-1 alpha-2 code.")
         super().__init__(2, min_length=2, **kwargs)
-        self.validators.append(validate.Regexp(r"^[A-Za-z]{2}$", error="Not an ISO 3166-1 code."))
+        self.validators.append(FullMatch(r"[A-Za-z]{2}", error="Not an ISO 3166-1 code."))
         self.metadata.setdefault("example", "RU")
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
-        return super()._deserialize(value, attr, data, **kwargs).upper()
+        code = super()._deserialize(value, attr, data, **kwargs)
+        if not re.fullmatch(r"[A-Za-z]{2}", code):  # before upper(): "ß".upper() is "SS"
+            raise ma.ValidationError("Not an ISO 3166-1 code.")
+        return code.upper()
 
 
 class WebUrl(Text):
@@ -104,9 +136,14 @@ class WebUrl(Text):
         if not urls.is_web_url(url):
             raise ma.ValidationError("Must be an absolute http or https URL.")
         try:
-            urls.normalize(url)
+            normalized = urls.normalize(url)
         except (ValueError, UnicodeError) as exc:
             raise ma.ValidationError("Not a valid URL.") from exc
+        # Percent-encoding can triple a non-ASCII URL; the identity index must still hold it.
+        if len(normalized) > self.max_length:
+            raise ma.ValidationError(
+                f"Longer than {self.max_length} characters once percent-encoded."
+            )
         return url
 
 
@@ -124,10 +161,23 @@ class Timestamp(fields.AwareDateTime):
         return moment.replace("+00:00", "Z")
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> dt.datetime:
+        if not isinstance(value, str) or not RFC3339.fullmatch(value):
+            raise ma.ValidationError(
+                "Not an RFC 3339 timestamp with an offset, e.g. 2024-03-26T12:00:00Z."
+            )
         moment = super()._deserialize(value, attr, data, **kwargs)
         if not 1900 <= moment.year <= 2200:
             raise ma.ValidationError("Must be between the years 1900 and 2200.")
         return moment
+
+
+class StrictFloat(fields.Float):
+    """A JSON number: strings ("0.5") and booleans are refused, not coerced."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ma.ValidationError("Not a number.")
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 def tag_list(max_items: int = 20) -> fields.List:

@@ -4,7 +4,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from service.roles import ROLES
-from service.schemas.common import StrictSchema, Text, Timestamp
+from service.schemas.common import FullMatch, StrictSchema, Text, Timestamp
 
 KEY_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 
@@ -13,7 +13,9 @@ class KeyIn(StrictSchema):
     name = Text(
         64,
         required=True,
-        validate=validate.Regexp(KEY_NAME_PATTERN),
+        validate=FullMatch(
+            KEY_NAME_PATTERN, "1-64 of A-Z a-z 0-9 . _ -, starting with a letter or digit."
+        ),
         metadata={
             "description": "Unique, never reused: it is the provenance on every record the key "
             "writes.",

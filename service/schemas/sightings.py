@@ -10,6 +10,7 @@ from service.schemas.common import (
     NarrativeBrief,
     PageQuery,
     Ref,
+    StrictFloat,
     StrictSchema,
     Text,
     Timestamp,
@@ -60,7 +61,7 @@ class SightingIn(StrictSchema):
         load_default=None,
         metadata={"description": "The monitor's own id; unique per API key."},
     )
-    confidence = fields.Float(
+    confidence = StrictFloat(
         allow_none=True, load_default=None, allow_nan=False, validate=validate.Range(min=0, max=1)
     )
 
@@ -88,7 +89,7 @@ class SightingOut(ma.Schema):
     language = fields.String()
     country = fields.String(allow_none=True)
     external_id = fields.String(allow_none=True)
-    confidence = fields.Float(allow_none=True)
+    confidence = StrictFloat(allow_none=True)
     status = fields.String(validate=validate.OneOf(STATUSES))
     reported_by = fields.String(metadata={"description": "The API key that posted it."})
     updated_by = fields.String(
