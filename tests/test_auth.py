@@ -167,7 +167,7 @@ def test_audit_trail_records_who_changed_what(client_for):
     rebuttal = create_rebuttal(editor, [narrative["slug"]])
     client_for("admin").delete(f"/v1/rebuttals/{rebuttal['id']}")
 
-    trail = editor.get(f"/v1/audit?record={narrative['id']}").get_json()["items"]
+    trail = editor.get(f"/v1/audit?record={narrative['id']}&resource=narrative").get_json()["items"]
     deleted = editor.get(f"/v1/audit?record={rebuttal['id']}&action=delete").get_json()["items"]
 
     assert [(e["action"], e["key"]) for e in trail] == [
@@ -177,6 +177,27 @@ def test_audit_trail_records_who_changed_what(client_for):
     assert trail[0]["before"]["summary"] == "before" and trail[0]["after"]["summary"] == "after"
     assert deleted[0]["key"] == "test-admin" and deleted[0]["after"] is None
     assert "key_hash" not in str(editor.get("/v1/audit?resource=key").get_json())
+
+
+def test_audit_trail_records_list_changes_and_skips_empty_patches(client_for):
+    editor = client_for("editor")
+    narrative = create_narrative(editor, aliases=[{"text": "old", "language": "en"}])
+    editor.patch(f"/v1/narratives/{narrative['id']}", json={})
+    editor.patch(
+        f"/v1/narratives/{narrative['id']}", json={"aliases": [{"text": "new", "language": "en"}]}
+    )
+
+    trail = editor.get(f"/v1/audit?record={narrative['id']}").get_json()["items"]
+
+    assert [(e["resource"], e["action"]) for e in trail] == [
+        ("narrative_aliases", "create"),
+        ("narrative_aliases", "delete"),
+        ("narrative_aliases", "create"),
+        ("narrative", "create"),
+    ]
+    assert trail[0]["after"] == [{"text": "new", "language": "en", "position": 1}]
+    assert trail[1]["before"][0]["text"] == "old"
+    assert {e["key"] for e in trail} == {"test-editor"}
 
 
 def test_audit_needs_an_editor(client_for):

@@ -5,7 +5,14 @@ from marshmallow import fields, validate
 
 from service.schemas.common import PageQuery, Text, Timestamp, page_of
 
-RESOURCES = ("narrative", "sighting", "rebuttal", "key")
+RESOURCES = (
+    "narrative",
+    "narrative_aliases",
+    "sighting",
+    "rebuttal",
+    "rebuttal_narratives",
+    "key",
+)
 ACTIONS = ("create", "update", "delete")
 
 
@@ -20,11 +27,13 @@ class AuditEntry(ma.Schema):
     action = fields.String(validate=validate.OneOf(ACTIONS))
     resource = fields.String(validate=validate.OneOf(RESOURCES))
     record_id = fields.UUID()
-    before = fields.Dict(
-        allow_none=True, metadata={"description": "The row before (null on create)."}
+    before = fields.Raw(
+        allow_none=True,
+        metadata={"description": "The row before (null on create); for a list, its rows."},
     )
-    after = fields.Dict(
-        allow_none=True, metadata={"description": "The row after (null on delete)."}
+    after = fields.Raw(
+        allow_none=True,
+        metadata={"description": "The row after (null on delete); for a list, its rows."},
     )
 
 
