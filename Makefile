@@ -4,12 +4,13 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: help install run key test lint format openapi lock clean
+.PHONY: help install run key test lint format openapi lock clean bench
 
 help:
 	@echo "make run      serve the API with demo data on http://127.0.0.1:8000"
 	@echo "make test     run the whole suite against a real PostgreSQL"
 	@echo "make key NAME=me ROLE=editor   issue an API key (same database as make run)"
+	@echo "make bench    service vs a bare Flask app on 1,000,000 sightings (bench/README.md)"
 	@echo "make lint     ruff check and format check"
 	@echo "make openapi  regenerate openapi.yaml from the code"
 	@echo "make lock     re-pin requirements*.lock from pyproject.toml"
@@ -31,6 +32,9 @@ key: install
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: install
+	$(PY) -m bench.run $(BENCH_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

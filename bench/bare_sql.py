@@ -1,0 +1,152 @@
+"""The statements the service sends on the measured paths, copied from service/repo/*.py as the
+service composes them, for the bare app to send verbatim.
+
+`drift()` replays the repo functions against a recording connection and compares the statements
+they send, in order, so a change to the service's SQL stops the benchmark (update the copy)
+instead of silently comparing the service with different SQL.
+"""
+
+import re
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from psycopg import sql
+
+from service.repo import narratives, rebuttals, sightings
+
+RESOLVE_MANY = """
+        SELECT r.ref, n.id, n.slug, n.status
+          FROM unnest(%(refs)s::text[], %(ids)s::uuid[], %(slugs)s::text[]) AS r (ref, id, slug)
+          JOIN narratives n ON n.id = r.id OR n.slug = r.slug
+        """
+
+RESOLVE = """
+        SELECT id, slug, status
+          FROM narratives
+         WHERE id = %(id)s OR slug = %(slug)s
+        """
+
+# Before the INSERT when any item carries an external_id (the benchmark's always do).
+KEY_LOCK = "SELECT pg_advisory_xact_lock(hashtext('sightings:' || %s))"
+
+INSERT_MANY = """
+INSERT INTO sightings (id, narrative_id, observed_at, url, url_normalized, source_name,
+                       source_kind, actor_name, actor_role, quote, language, country,
+                       external_id, confidence, content_key, reported_by)
+SELECT t.id, t.narrative_id, t.observed_at, t.url, t.url_normalized, t.source_name,
+       t.source_kind, t.actor_name, t.actor_role, t.quote, t.language, t.country,
+       t.external_id, t.confidence, t.content_key, %(by)s
+  FROM unnest(%(id)s::uuid[], %(narrative_id)s::uuid[], %(observed_at)s::timestamptz[],
+              %(url)s::text[], %(url_normalized)s::text[], %(source_name)s::text[],
+              %(source_kind)s::text[], %(actor_name)s::text[], %(actor_role)s::text[],
+              %(quote)s::text[], %(language)s::text[], %(country)s::text[],
+              %(external_id)s::text[], %(confidence)s::real[], %(content_key)s::text[])
+       AS t (id, narrative_id, observed_at, url, url_normalized, source_name, source_kind,
+             actor_name, actor_role, quote, language, country, external_id, confidence,
+             content_key)
+ ORDER BY t.narrative_id, t.url_normalized, t.content_key, t.external_id
+ON CONFLICT DO NOTHING
+RETURNING id
+"""
+
+_SIGHTING = """
+SELECT s.id, s.observed_at, s.url, s.url_normalized, s.quote, s.language, s.country,
+       s.external_id, s.confidence, s.status, s.reported_by, s.updated_by, s.created_at,
+       s.updated_at,
+       json_build_object('id', n.id, 'slug', n.slug, 'title', n.title) AS narrative,
+       json_build_object('name', s.source_name, 'kind', s.source_kind) AS source,
+       CASE WHEN s.actor_name IS NULL THEN NULL
+            ELSE json_build_object('name', s.actor_name, 'role', s.actor_role) END AS actor
+  FROM sightings s
+  JOIN narratives n ON n.id = s.narrative_id
+"""
+
+GET_SIGHTING = _SIGHTING + " WHERE s.id = %(id)s"
+
+SIGHTINGS_PAGE = _SIGHTING + " WHERE true ORDER BY s.observed_at DESC, s.id DESC LIMIT %(n)s"
+
+NARRATIVE_REBUTTALS_PAGE = """
+SELECT r.id, r.verdict, r.statement, r.url, r.published_at, r.language, r.reported_by,
+       r.updated_by,
+       r.created_at, r.updated_at,
+       json_build_object('name', r.issuer_name, 'role', r.issuer_role,
+                         'organization', r.issuer_organization, 'country', r.issuer_country,
+                         'kind', r.issuer_kind) AS issuer,
+       (SELECT coalesce(json_agg(json_build_object('id', n.id, 'slug', n.slug, 'title', n.title)
+                                 ORDER BY n.slug), '[]'::json)
+          FROM rebuttal_narratives l JOIN narratives n ON n.id = l.narrative_id
+         WHERE l.rebuttal_id = r.id) AS narratives
+  FROM rebuttals r
+ JOIN rebuttal_narratives k ON k.rebuttal_id = r.id AND k.narrative_id = %(narrative_id)s \
+WHERE true ORDER BY k.published_at DESC, k.rebuttal_id DESC LIMIT %(n)s"""
+
+
+class _Recorder:
+    """A stand-in connection that records the statements a repo function executes. Every
+    INSERT "creates" all its rows and every look-up finds nothing, so the function takes the
+    path the benchmark's requests take."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+        self._rows: list[dict[str, Any]] = []
+
+    def execute(self, query: Any, params: Any = None) -> "_Recorder":
+        text = query.as_string(None) if isinstance(query, sql.Composable) else query
+        self.statements.append(text)
+        ids = params.get("id") if isinstance(params, dict) else None
+        self._rows = [{"id": id_} for id_ in ids] if isinstance(ids, list) else []
+        return self
+
+    def fetchall(self) -> list[dict[str, Any]]:
+        return self._rows
+
+    def fetchone(self) -> dict[str, Any] | None:
+        return None
+
+
+def _statements(call: Callable[[Any], Any]) -> list[str]:
+    recorder = _Recorder()
+    call(recorder)
+    return [_squash(text) for text in recorder.statements]
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def drift() -> list[str]:
+    """Names of the copied statements that no longer match what the service sends."""
+    an_id = uuid.uuid4()
+    item = {
+        "narrative_id": an_id,
+        "observed_at": datetime.now(UTC),
+        "url": "https://example.org/a",
+        "source": {"name": "s", "kind": "outlet"},
+        "actor": None,
+        "quote": None,
+        "language": "en",
+        "country": None,
+        "external_id": "an-id",  # as the benchmark's items have
+        "confidence": None,
+    }
+    expected: dict[str, tuple[list[str], Callable[[Any], Any]]] = {
+        "RESOLVE_MANY": ([RESOLVE_MANY], lambda c: narratives.resolve_many(c, ["a-slug"])),
+        "RESOLVE": ([RESOLVE], lambda c: narratives.resolve(c, "a-slug")),
+        "KEY_LOCK + INSERT_MANY": (
+            [KEY_LOCK, INSERT_MANY],
+            lambda c: sightings.insert_many(c, [item], by="k"),
+        ),
+        "GET_SIGHTING": ([GET_SIGHTING], lambda c: sightings.get(c, an_id)),
+        "SIGHTINGS_PAGE": ([SIGHTINGS_PAGE], lambda c: sightings.list_page(c, limit=50)),
+        "NARRATIVE_REBUTTALS_PAGE": (
+            [NARRATIVE_REBUTTALS_PAGE],
+            lambda c: rebuttals.list_page(c, limit=50, narrative_id=an_id),
+        ),
+    }
+    return [
+        name
+        for name, (copies, call) in expected.items()
+        if [_squash(copy) for copy in copies] != _statements(call)
+    ]

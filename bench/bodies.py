@@ -1,0 +1,59 @@
+"""Request bodies in Python, the same shapes bench/lua/common.lua makes: for the check that runs
+before each measurement and for the Python load generator."""
+
+import json
+import time
+from typing import Any
+
+_QUOTE = "Запад скрывает правду о том, что на самом деле происходит в этих лабораториях."  # noqa: RUF001 - Russian, as monitors post it
+_YEAR = 31_536_000
+
+
+def item(slugs: list[str], run: str, thread: int, n: int, started: float) -> dict[str, Any]:
+    """One new sighting; the URL and external_id are unique per (run, thread, n)."""
+    id_ = f"{run}-{thread}-{n}"
+    at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started - (n * 7919) % _YEAR))
+    return {
+        "narrative": slugs[n % len(slugs)],
+        "observed_at": at,
+        "url": f"https://news.example.org/2025/{id_}?utm_source=telegram&page=1",
+        "source": {"name": f"Channel {n % 50}", "kind": "channel"},
+        "actor": {"name": "Maria Zakharova", "role": "Spokesperson"},
+        "quote": _QUOTE,
+        "language": "ru",
+        "country": "RU",
+        "external_id": id_,
+        "confidence": 0.8,
+    }
+
+
+class Requests:
+    """Successive requests (method, target, body) for one path and one client thread."""
+
+    def __init__(
+        self,
+        method: str,
+        target: str,
+        slugs: list[str],
+        run: str,
+        thread: int,
+        batch: int = 0,
+    ) -> None:
+        self.method, self.target, self.slugs = method, target, slugs
+        self.run, self.thread, self.batch = run, thread, batch
+        self.started = time.time()
+        self.n = 0
+
+    def _item(self) -> dict[str, Any]:
+        self.n += 1
+        return item(self.slugs, self.run, self.thread, self.n, self.started)
+
+    def next(self) -> tuple[str, str, bytes | None]:
+        if self.method == "GET":
+            self.n += 1
+            return "GET", self.target.replace("{slug}", self.slugs[self.n % len(self.slugs)]), None
+        if self.batch:
+            body: Any = {"sightings": [self._item() for _ in range(self.batch)]}
+        else:
+            body = self._item()
+        return self.method, self.target, json.dumps(body, ensure_ascii=False).encode()

@@ -1,0 +1,61 @@
+"""The measured paths: what each request is, which key sends it, and what a right answer is."""
+
+from dataclasses import dataclass
+
+from bench.settings import BATCH_SIZE, PAGE_LIMIT
+
+
+@dataclass(frozen=True)
+class Path:
+    key: str  # short name, used in the JSON results
+    title: str  # as the table prints it
+    method: str
+    target: str  # a "{slug}" takes each seeded narrative in turn
+    script: str  # under bench/lua/
+    role: str  # the key role that sends it
+    expect: int  # the status every response must have
+    sightings: int = 0  # sightings written per request
+
+
+PATHS = (
+    Path(
+        "post_one",
+        "POST /v1/sightings (one)",
+        "POST",
+        "/v1/sightings",
+        "post_one.lua",
+        "monitor",
+        201,
+        sightings=1,
+    ),
+    Path(
+        "post_batch",
+        f"POST /v1/sightings (batch of {BATCH_SIZE})",
+        "POST",
+        "/v1/sightings",
+        "post_batch.lua",
+        "monitor",
+        200,
+        sightings=BATCH_SIZE,
+    ),
+    Path(
+        "get_rebuttals",
+        "GET /v1/narratives/{slug}/rebuttals",
+        "GET",
+        "/v1/narratives/{slug}/rebuttals",
+        "get.lua",
+        "reader",
+        200,
+    ),
+    Path(
+        "get_sightings",
+        f"GET /v1/sightings?limit={PAGE_LIMIT}",
+        "GET",
+        f"/v1/sightings?limit={PAGE_LIMIT}",
+        "get.lua",
+        "reader",
+        200,
+    ),
+)
+
+BY_KEY = {path.key: path for path in PATHS}

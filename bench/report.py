@@ -1,0 +1,119 @@
+"""Putting rounds together, the printed table, and the JSON file of a run's figures."""
+
+import json
+from pathlib import Path as FilePath
+from typing import Any
+
+from bench.load import Result
+from bench.paths import Path
+from bench.settings import RESULTS_DIR
+
+RATIO_TARGET = 0.9
+BATCH_TARGET = 25_000  # sightings/s, end to end
+BUSY_WARNING = 0.1  # share of the machine used by others during a measurement
+
+
+def combine(rounds: list[Result]) -> Result:
+    """One figure from several rounds: requests over total time; the rounds' mean percentiles
+    (wrk keeps no histogram to merge), the worst max, the errors added up."""
+    errors: dict[str, int] = {}
+    for result in rounds:
+        for name, n in result.errors.items():
+            errors[name] = errors.get(name, 0) + n
+    count = len(rounds)
+    others = [r.others_cpu for r in rounds if r.others_cpu is not None]
+    return Result(
+        requests=sum(r.requests for r in rounds),
+        duration_s=sum(r.duration_s for r in rounds),
+        p50_ms=sum(r.p50_ms for r in rounds) / count,
+        p90_ms=sum(r.p90_ms for r in rounds) / count,
+        p99_ms=sum(r.p99_ms for r in rounds) / count,
+        max_ms=max(r.max_ms for r in rounds),
+        mean_ms=sum(r.mean_ms for r in rounds) / count,
+        errors=errors,
+        others_cpu=max(others) if others else None,
+    )
+
+
+def best(rounds: list[Result]) -> Result:
+    """The round with the most requests/s: on a machine others also use, the least disturbed
+    one (as timeit takes the fastest run). Both apps get the same number of rounds."""
+    return max(rounds, key=lambda result: result.rps)
+
+
+def _cells(result: Result) -> str:
+    return f"{result.rps:9.1f} {result.p50_ms:8.1f} {result.p99_ms:8.1f}"
+
+
+def table(paths: list[Path], figures: dict[str, dict[str, Result]]) -> list[str]:
+    """The table's lines: per path, each app's req/s, p50 and p99 (ms), and the ratio."""
+    width = max(len(path.title) for path in paths) + 2
+    app_head = f"{'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}"
+    lines = [
+        f"{'':{width}}| {'service':^27} | {'bare':^27} |",
+        f"{'path':{width}}| {app_head} | {app_head} | ratio  target          others",
+        "-" * (width + 91),
+    ]
+    for path in paths:
+        service, bare = figures[path.key]["service"], figures[path.key]["bare"]
+        ratio = service.rps / bare.rps if bare.rps else 0.0
+        verdict = "met" if ratio >= RATIO_TARGET else "MISSED"
+        lines.append(
+            f"{path.title:{width}}| {_cells(service)} | {_cells(bare)} | {ratio:5.2f}  "
+            f">= {RATIO_TARGET:.1f}x {verdict:6}  {_others(service)}/{_others(bare)}"
+        )
+        if path.sightings > 1:
+            s_rate, b_rate = service.rps * path.sightings, bare.rps * path.sightings
+            verdict = "met" if s_rate >= BATCH_TARGET else "MISSED"
+            lines.append(
+                f"{'  = sightings/s':{width}}| {s_rate:9,.0f}{'':18} | {b_rate:9,.0f}{'':18} |"
+                f"        >= {BATCH_TARGET:,} {verdict}"
+            )
+        for app, result in (("service", service), ("bare", bare)):
+            if result.failed:
+                lines.append(f"{'':{width}}  ! {app}: failed requests {result.errors}")
+    lines += [
+        "service: the real app, auth and validation on; bare: bench/bare_app.py, the same SQL with "
+        "no features",
+        "ratio: service req/s / bare req/s; others: the most of the machine that other processes "
+        "used during a measurement (service/bare)",
+    ]
+    busy = max((r.others_cpu or 0) for apps in figures.values() for r in apps.values())
+    if busy > BUSY_WARNING:
+        lines.append(
+            f"! other processes used up to {busy:.0%} of the machine during the rounds shown: "
+            "those figures are low and noisy; rerun on a quiet machine (or with --wait-quiet)"
+        )
+    return lines
+
+
+def _others(result: Result) -> str:
+    return "-" if result.others_cpu is None else f"{result.others_cpu:.0%}"
+
+
+def write_json(document: dict[str, Any], stamp: str) -> FilePath:
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    target = RESULTS_DIR / f"results-{stamp}.json"
+    target.write_text(json.dumps(document, indent=2, default=str) + "\n", encoding="utf-8")
+    return target
+
+
+def path_document(path: Path, rounds: dict[str, list[Result]]) -> dict[str, Any]:
+    """One path's figures for the JSON file: per app the best round (as printed), all rounds
+    combined, and every round; the ratio of the best rounds and of the combined ones."""
+    entry: dict[str, Any] = {"title": path.title}
+    for app, results in rounds.items():
+        entry[app] = {
+            "best": best(results).as_dict(),
+            "combined": combine(results).as_dict(),
+            "rounds": [r.as_dict() for r in results],
+        }
+    for view in ("best", "combined"):
+        bare_rps = entry["bare"][view]["rps"]
+        ratio = entry["service"][view]["rps"] / bare_rps if bare_rps else None
+        entry[f"ratio_{view}"] = round(ratio, 3) if ratio is not None else None
+    if path.sightings > 1:
+        entry["sightings_per_s"] = {
+            app: round(entry[app]["best"]["rps"] * path.sightings) for app in rounds
+        }
+    return entry

@@ -1,0 +1,262 @@
+"""`make bench`: seed (or reuse) 1,000,000 sightings, serve the service and the bare app under
+gunicorn, load each path on both in alternation, and print req/s, p50/p99 and the ratios.
+
+    python -m bench.run [--duration 10] [--warmup 3] [--rounds 3] [--connections 8]
+                        [--threads 2] [--workers N] [--rows 1000000] [--reseed]
+                        [--paths post_one,post_batch,get_rebuttals,get_sightings]
+                        [--loadgen auto|wrk|python] [--no-install] [--wait-quiet S]
+                        [--env NAME=VALUE]
+"""
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from contextlib import ExitStack
+from pathlib import Path as FilePath
+from typing import Any, NoReturn
+
+if not __package__:  # run as a file (python bench/run.py): make `bench` importable
+    sys.path.insert(0, str(FilePath(__file__).resolve().parent.parent))
+
+from bench import bare_sql, database, load, machine, python_load, report, seed, servers
+from bench.load import Load, Result
+from bench.paths import BY_KEY, Path
+from bench.settings import RESULTS_DIR
+
+# The per-key rate limit still counts every request (its cost is measured) but must not refuse
+# the benchmark's one key per role.
+APP_ENV = {"RATE_LIMIT_PER_MINUTE": "1000000000"}
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+def options(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.run",
+        description="Benchmark the service against a bare Flask + psycopg app on the same data.",
+    )
+    parser.add_argument("--duration", type=int, default=10, help="measured seconds per run")
+    parser.add_argument("--warmup", type=int, default=3, help="unmeasured seconds before each")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="measurements per app and path; the best is shown"
+    )
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=2, help="load generator threads (wrk)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 2),
+        help="gunicorn workers per app (default: WEB_CONCURRENCY, else the core count)",
+    )
+    parser.add_argument("--rows", type=int, default=1_000_000, help="sightings to seed")
+    parser.add_argument("--reseed", action="store_true", help="drop and rebuild the seed data")
+    parser.add_argument("--paths", default=",".join(BY_KEY), help="comma-separated path keys")
+    parser.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto")
+    parser.add_argument("--no-install", action="store_true", help="never apt-get install wrk")
+    parser.add_argument(
+        "--wait-quiet",
+        type=int,
+        default=0,
+        metavar="SECONDS",
+        help="before each measurement, wait up to this long for other processes to calm down",
+    )
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for both apps, e.g. ACCESS_LOG=0 (repeatable; after the defaults)",
+    )
+    args = parser.parse_args(argv)
+    unknown = set(args.paths.split(",")) - set(BY_KEY)
+    if unknown:
+        parser.error(f"unknown paths {sorted(unknown)}; choose from {list(BY_KEY)}")
+    if any("=" not in pair for pair in args.env):
+        parser.error("--env takes NAME=VALUE")
+    if min(args.duration, args.rounds, args.connections, args.threads, args.workers) < 1:
+        parser.error("duration, rounds, connections, threads and workers must be at least 1")
+    return args
+
+
+def _load_generator(args: argparse.Namespace) -> tuple[Load, str]:
+    wrk = None
+    if args.loadgen != "python":
+        wrk = load.find_wrk(install=not args.no_install, say=say)
+        if wrk is None and args.loadgen == "wrk":
+            raise SystemExit("wrk is not installed (apt-get install wrk)")
+    if wrk is None:
+        return Load(args.connections, args.threads, "python"), "python (http.client threads)"
+    version = subprocess.run([wrk, "--version"], capture_output=True, text=True, check=False)
+    return Load(args.connections, args.threads, "wrk"), (version.stdout or version.stderr).split(
+        "Copyright"
+    )[0].strip()
+
+
+def _measure(
+    server: servers.Server,
+    path: Path,
+    args: argparse.Namespace,
+    generator: Load,
+    *,
+    run_url: str,
+    keys: dict[str, str],
+    tag: str,
+    roots: list[int],
+) -> Result:
+    slugs = list(seed.NARRATIVES)
+    key = keys[path.role]
+    problem = python_load.check(server.base_url, path, key=key, slugs=slugs, tag=f"{tag}c")
+    if problem:
+        raise RuntimeError(f"{server.name} answered {path.title} wrongly: {problem}")
+    if args.warmup:
+        load.run(
+            generator,
+            server.base_url,
+            path,
+            key=key,
+            slugs=slugs,
+            tag=f"{tag}w",
+            seconds=args.warmup,
+        )
+    database.checkpoint(run_url)
+    if args.wait_quiet:
+        machine.wait_until_quiet(roots, within=args.wait_quiet)
+    others = machine.ForeignLoad(roots)
+    others.start()
+    result = load.run(
+        generator, server.base_url, path, key=key, slugs=slugs, tag=f"{tag}m", seconds=args.duration
+    )
+    result.others_cpu = others.share()
+    say(
+        f"  {server.name:7} {path.title:40} {result.rps:9.1f} req/s  p50 {result.p50_ms:7.1f} ms"
+        f"  p99 {result.p99_ms:7.1f} ms"
+        + (f"  others {result.others_cpu:.0%} CPU" if result.others_cpu is not None else "")
+        + (f"  errors {result.errors}" if result.failed else "")
+    )
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = options(argv)
+    started = time.monotonic()
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    drifted = bare_sql.drift()
+    if drifted:
+        raise SystemExit(
+            f"bench/bare_sql.py no longer matches the service's SQL ({', '.join(drifted)}): "
+            "copy the new statements from service/repo/ before comparing."
+        )
+    generator, generator_name = _load_generator(args)
+    paths = [BY_KEY[key] for key in args.paths.split(",")]
+    admin_url, source = database.server_url()
+    facts = database.server_facts(admin_url)
+    seeding = database.prepare_seed(admin_url, args.rows, reseed=args.reseed, say=say)
+    seeded_at = time.monotonic()
+    if seeding:
+        say(
+            f"seeded in {seeding['total_s']:.0f} s (sightings {seeding['sightings_s']:.0f} s, "
+            f"VACUUM (FREEZE, ANALYZE) {seeding['total_s'] - seeding['load_s']:.0f} s)"
+        )
+    with ExitStack() as stack:
+        run_url = database.create_run_database(admin_url)
+        stack.callback(database.drop_run_database, admin_url)
+        keys = database.issue_keys(run_url)
+        counts = seed.counts(run_url)
+        app_env = {**APP_ENV, **dict(pair.split("=", 1) for pair in args.env)}
+        host = machine.facts()
+        busy = machine.busy_fraction()
+        header = [
+            f"Narrative Tracker benchmark, {stamp}",
+            f"machine: {host['cores']} cores (nproc), {host['memory']}, {host['cpu']}, "
+            f"Python {host['python']}",
+            f"PostgreSQL {facts['server_version']} ({source}); shared_buffers "
+            f"{facts['shared_buffers']}, synchronous_commit {facts['synchronous_commit']}",
+            f"apps: gunicorn, service.gunicorn_conf, {args.workers} workers each "
+            f"({os.environ.get('GUNICORN_THREADS', '1')} thread(s)), same pool settings; "
+            + " ".join(f"{k}={v}" for k, v in app_env.items()),
+            f"load: {generator_name}, {args.connections} connections, {args.threads} threads; "
+            f"{args.warmup} s warm-up + {args.duration} s measured, {args.rounds} round(s) per "
+            "app and path, alternating; the best round shown",
+            f"data: {counts['sightings']:,} sightings, {counts['narratives']} narratives, "
+            f"{counts['rebuttals']:,} rebuttals ({counts['rebuttal_narratives']:,} links); "
+            "a fresh copy per run",
+            "before the run, other processes used "
+            + (f"{busy:.0%} of the machine" if busy is not None else "an unknown share of it"),
+        ]
+        for line in header:
+            say(line)
+        log_dir = RESULTS_DIR / f"logs-{stamp}"
+        running = {
+            name: stack.enter_context(
+                servers.gunicorn(
+                    name, run_url, workers=args.workers, log=log_dir / f"{name}.log", env=app_env
+                )
+            )
+            for name in servers.APPS
+        }
+        postmaster = database.postmaster_pid(admin_url)
+        roots = [os.getpid()] + ([postmaster] if postmaster else [])
+        rounds: dict[str, dict[str, list[Result]]] = {}
+        for path in paths:
+            rounds[path.key] = {"service": [], "bare": []}
+            for number in range(args.rounds):
+                order = ("service", "bare") if number % 2 == 0 else ("bare", "service")
+                for name in order:
+                    tag = f"{stamp}-{path.key}-{name}-{number}"
+                    rounds[path.key][name].append(
+                        _measure(
+                            running[name],
+                            path,
+                            args,
+                            generator,
+                            run_url=run_url,
+                            keys=keys,
+                            tag=tag,
+                            roots=roots,
+                        )
+                    )
+    shutil.rmtree(log_dir, ignore_errors=True)  # kept only when the run fails
+    figures = {
+        key: {app: report.best(results) for app, results in apps.items()}
+        for key, apps in rounds.items()
+    }
+    say("")
+    for line in [*header, "", *report.table(paths, figures)]:
+        say(line)
+    elapsed = time.monotonic() - started
+    seeded = f"{seeding['total_s']:.0f} s" if seeding else "reused the kept seed database"
+    say(
+        f"\nseeding: {seeded}; whole run {elapsed:.0f} s, of which after seeding "
+        f"{elapsed - (seeded_at - started):.0f} s"
+    )
+    target = report.write_json(
+        {
+            "started_at": stamp,
+            "header": header,
+            "machine": {**host, "busy_before": busy},
+            "postgres": {**facts, "source": source},
+            "settings": {**vars(args), "generator": generator_name},
+            "data": counts,
+            "seeding_s": seeding,
+            "elapsed_s": round(elapsed, 1),
+            "paths": {path.key: report.path_document(path, rounds[path.key]) for path in paths},
+        },
+        stamp,
+    )
+    say(f"figures: {target.relative_to(RESULTS_DIR.parent.parent)}")
+    return 0
+
+
+def _terminate(signum: int, frame: Any) -> NoReturn:
+    raise SystemExit(128 + signum)
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _terminate)
+    sys.exit(main())
