@@ -4,11 +4,12 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: help install run key test lint format openapi lock clean bench
+.PHONY: help install run key test reliability lint format openapi lock clean bench
 
 help:
 	@echo "make run      serve the API with demo data on http://127.0.0.1:8000"
 	@echo "make test     run the whole suite against a real PostgreSQL"
+	@echo "make reliability  fault tests: schemathesis, restarts, killed workers, hostile input"
 	@echo "make key NAME=me ROLE=editor   issue an API key (same database as make run)"
 	@echo "make bench    service vs a bare Flask app on 1,000,000 sightings (bench/README.md)"
 	@echo "make lint     ruff check and format check"
@@ -32,6 +33,11 @@ key: install
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Fault tests against a real gunicorn and an embedded PostgreSQL they stop and restart
+# (reliability/README.md); a few minutes, bounded by a watchdog.
+reliability: install
+	$(PY) -m pytest reliability -q $(PYTEST_ARGS)
 
 bench: install
 	$(PY) -m bench.run $(BENCH_ARGS)

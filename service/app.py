@@ -5,16 +5,29 @@ from typing import Any
 
 from flask import Flask
 
-from service import auth, cli, config, db, errors, logs, metrics, ratelimit, request_context
+from service import (
+    auth,
+    cli,
+    config,
+    db,
+    errors,
+    jsonio,
+    logs,
+    metrics,
+    ratelimit,
+    request_context,
+)
 from service.api import register_api
 
 
 def build(overrides: Mapping[str, Any] | None = None) -> Flask:
     """Build the WSGI app: settings from the environment (then `overrides`), one pool per process."""
     app = Flask(__name__)
+    # "//" must be a 404, not a 308 redirect built from the client's Host header.
+    app.url_map.merge_slashes = False
     app.config.update(config.load())
     app.config.update(overrides or {})
-    app.json.ensure_ascii = False  # quotes in Cyrillic stay readable
+    jsonio.init_app(app)  # orjson; non-ASCII (Cyrillic quotes) stays readable
     logs.configure(app.config["LOG_LEVEL"])
     errors.init_app(app)
     request_context.init_app(app)  # request ids first, so every later problem carries one

@@ -95,6 +95,8 @@ def identify() -> None:
     """before_request: who is calling? Public endpoints pass; everything else needs a key."""
     if request.blueprint in PUBLIC_BLUEPRINTS or request.method == "OPTIONS":
         return
+    if request.routing_exception is not None:
+        return  # an unknown path or method: its 404/405 tells nothing the contract does not
     header = request.headers.get("Authorization")
     if not header:
         _unauthorized("Send an API key: Authorization: Bearer <key>.")

@@ -5,15 +5,17 @@ inherited across fork. Tests hand the app a single connection inside an open tra
 every borrow then becomes a savepoint, and the test rolls everything back.
 """
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import psycopg
 from flask import Flask, current_app, g, has_request_context
 from psycopg.rows import dict_row
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 EXTENSION = "narratives.db"
+FAIL_FAST_SECONDS = 2.0
 _ACTIVE = "_narratives_transaction"
 
 
@@ -43,8 +45,12 @@ class Database:
                 "tcp_user_timeout": 10000,
             },
             check=ConnectionPool.check_connection,
+            # psycopg_pool backs off up to 5 minutes between reconnection attempts by default;
+            # a database back from a restart should be used again within seconds.
+            reconnect_timeout=10,
             name="narratives",
         )
+        self.unavailable_until = 0.0
 
     def open(self) -> None:
         self.pool.open(wait=False)
@@ -59,8 +65,28 @@ class Database:
             with self.override.transaction():
                 yield self.override
             return
-        with self.pool.connection() as conn:
+        with self._pooled() as conn:
             yield conn
+
+    @contextmanager
+    def _pooled(self) -> Iterator[psycopg.Connection]:
+        """A pooled connection; while the database is known to be down, fail at once.
+
+        Waiting DB_POOL_TIMEOUT for every request during an outage would hold every worker,
+        starving even /healthz; after one failure the next FAIL_FAST_SECONDS answer 503 at once.
+        """
+        if time.monotonic() < self.unavailable_until:
+            raise DatabaseUnavailable("the database was unreachable moments ago")
+        try:
+            with self.pool.connection() as conn:
+                yield conn
+        except PoolTimeout:
+            self.unavailable_until = time.monotonic() + FAIL_FAST_SECONDS
+            raise
+        except psycopg.OperationalError as exc:
+            if _lost_connection(exc):
+                self.unavailable_until = time.monotonic() + FAIL_FAST_SECONDS
+            raise
 
     @contextmanager
     def transaction(self, actor: str | None = None) -> Iterator[psycopg.Connection]:
@@ -92,8 +118,19 @@ class Database:
         if self.override is not None:
             yield self.override
             return
-        with self.pool.connection() as conn:
+        with self._pooled() as conn:
             yield conn
+
+
+class DatabaseUnavailable(psycopg.OperationalError):
+    """Raised without trying while a recent failure says the database is down (a 503)."""
+
+
+def _lost_connection(exc: psycopg.OperationalError) -> bool:
+    """A failure of the connection itself (no SQLSTATE, class 08, or an administrator's
+    shutdown), as opposed to a query that failed on a working connection."""
+    state = exc.sqlstate or ""
+    return not state or state.startswith(("08", "57P"))
 
 
 def _set_actor(conn: psycopg.Connection, actor: str | None) -> None:

@@ -4,7 +4,6 @@ Views raise (`abort`, `not_found`, `unprocessable`) or let database exceptions p
 module maps each to a status, a stable `type`, and a detail that never leaks internals.
 """
 
-import json as std_json
 import logging
 from typing import Any, NoReturn
 
@@ -15,6 +14,8 @@ from flask_smorest import abort
 from psycopg import errors as pg
 from psycopg_pool import PoolTimeout
 from werkzeug.exceptions import HTTPException
+
+from service import jsonio
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,11 @@ _CONSTRAINT_FIELDS = {
 
 
 class ProblemSchema(ma.Schema):
-    """RFC 9457 problem details (documentation only; responses are built by `problem`)."""
+    """RFC 9457 problem details (documentation only; responses are built by `problem`).
+    Extension members may appear (a refused batch carries its per-item `results`)."""
+
+    class Meta:
+        unknown = ma.INCLUDE
 
     type = ma.fields.String(metadata={"description": "A URI naming the kind of problem."})
     title = ma.fields.String(metadata={"description": "Short summary of the kind of problem."})
@@ -54,6 +59,11 @@ class ProblemSchema(ma.Schema):
         values=ma.fields.List(ma.fields.String()),
         metadata={"description": "Validation messages by field (dotted path for nested fields)."},
     )
+
+
+def _printable(text: str) -> str:
+    """Text safe to put in any JSON document: lone surrogates (from input) become U+FFFD."""
+    return text if text.isascii() else text.encode("utf-8", "replace").decode("utf-8")
 
 
 def problem(
@@ -72,18 +82,15 @@ def problem(
         "status": status,
     }
     if detail:
-        body["detail"] = detail
+        body["detail"] = _printable(detail)
     body["instance"] = request.path
     request_id = g.get("request_id")
     if request_id:
         body["request_id"] = request_id
     if errors:
-        body["errors"] = errors
+        body["errors"] = {_printable(field): messages for field, messages in errors.items()}
     body.update(extensions or {})
-    # ASCII-escaped: a field name echoed from the input may hold a lone surrogate.
-    response = Response(
-        std_json.dumps(body, ensure_ascii=True), status=status, mimetype=PROBLEM_JSON
-    )
+    response = Response(jsonio.dumps_bytes(body), status=status, mimetype=PROBLEM_JSON)
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response

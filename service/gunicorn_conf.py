@@ -3,6 +3,7 @@ service.wsgi:app`. The app (and so its connection pool) is created in each worke
 before fork."""
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -44,8 +45,10 @@ logconfig_dict = {
 
 # Metrics from every worker are summed at scrape time through files in this directory; it must
 # exist before any worker imports prometheus_client, and start empty.
+_own_metrics_dir = None
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="narratives-metrics-")
+    _own_metrics_dir = tempfile.mkdtemp(prefix="narratives-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _own_metrics_dir
 
 
 def on_starting(server) -> None:
@@ -57,3 +60,8 @@ def child_exit(server, worker) -> None:
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server) -> None:
+    if _own_metrics_dir:
+        shutil.rmtree(_own_metrics_dir, ignore_errors=True)

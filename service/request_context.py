@@ -1,13 +1,14 @@
 """Per-request plumbing: request ids, and refusing bodies that are not JSON."""
 
-import json
 import re
 import time
 import uuid
 from typing import Any
 
-from flask import Flask, g, request
+from flask import Flask, current_app, g, request
 from flask_smorest import abort
+
+from service import jsonio
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -21,6 +22,8 @@ def _assign_id() -> None:
 
 def require_json_body() -> None:
     """before_request: a body that is not JSON is refused (415) before any view parses it."""
+    if _chunked_past_cap():
+        abort(413, message="The body is over the size limit.", kind="too-large")
     if request.method in _BODY_METHODS and _has_body() and not request.is_json:
         abort(
             415,
@@ -29,12 +32,24 @@ def require_json_body() -> None:
         )
 
 
+def _chunked_past_cap() -> bool:
+    """werkzeug stops reading a chunked body at MAX_CONTENT_LENGTH without saying so: a body
+    that reaches the cap was cut, and must not be processed as if it were whole."""
+    cap = current_app.config["MAX_CONTENT_LENGTH"]
+    if not cap or request.content_length is not None:
+        return False
+    if request.headers.get("Transfer-Encoding", "").lower() != "chunked":
+        return False
+    return len(request.get_data(cache=True)) >= cap
+
+
 def _has_body() -> bool:
     return bool(request.content_length) or request.headers.get("Transfer-Encoding") == "chunked"
 
 
 def _finish(response):
     response.headers["X-Request-ID"] = g.get("request_id", "")
+    response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
 
@@ -47,6 +62,6 @@ def json_body() -> Any:
     """The request body as JSON, for views that validate item by item; malformed JSON (or JSON
     nested deep enough to exhaust the parser) is a 400 problem."""
     try:
-        return json.loads(request.get_data(cache=True))
-    except (ValueError, RecursionError):
+        return jsonio.loads(request.get_data(cache=True))
+    except ValueError:
         abort(400, message="The request body is not valid JSON.", kind="malformed-json")

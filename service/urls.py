@@ -7,9 +7,19 @@ to one key. Scheme and `www.` are kept: they can name different resources.
 """
 
 import functools
+import importlib
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from url_normalize import url_normalize
+
+# The package exports a function of the same name as its module: fetch the module itself.
+_url_normalize_module = importlib.import_module("url_normalize.url_normalize")
+
+# IDNA-encoding the host is most of url_normalize's cost and a feed repeats few hosts: memoise
+# the library's host step (tests/test_urls.py checks the library still calls it by that name).
+_url_normalize_module.normalize_host = functools.lru_cache(maxsize=4096)(
+    _url_normalize_module.normalize_host
+)
 
 _TRACKING_PREFIXES = ("utm_", "pk_", "mtm_")
 _TRACKING_PARAMS = frozenset(

@@ -140,3 +140,40 @@ def test_concurrent_retries_with_one_idempotency_key_get_one_response(server, li
         (slug,),
     )
     assert stored == 1
+
+
+def test_a_chunked_body_past_the_cap_is_413_not_truncated(server):
+    import http.client
+
+    host, port = server.base_url.removeprefix("http://").split(":")
+    body = b'{"title": "x", "summary": "' + b" " * (3 * 1024 * 1024) + b'"}'
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    try:
+        conn.putrequest("POST", "/v1/narratives")
+        conn.putheader("Content-Type", "application/json")
+        conn.putheader("Authorization", server.headers["Authorization"])
+        conn.putheader("Transfer-Encoding", "chunked")
+        conn.endheaders()
+        for start in range(0, len(body), 65536):
+            chunk = body[start : start + 65536]
+            conn.send(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        conn.send(b"0\r\n\r\n")
+        response = conn.getresponse()
+        status = response.status
+        response.read()
+    finally:
+        conn.close()
+
+    assert status == 413
+
+
+def test_one_access_line_per_request_under_gunicorn(live_db):
+    with gunicorn(live_db, workers=1, ACCESS_LOG="true") as live:
+        for _ in range(5):
+            live.request("GET", "/healthz", headers={"X-Request-ID": "count-me"})
+        output = live.output()
+
+    lines = [line for line in output.splitlines() if "/healthz" in line and "count-me" in line]
+    assert len(lines) == 5
+    assert all('"logger": "narratives.access"' in line for line in lines)
+    assert "gunicorn.access" not in output

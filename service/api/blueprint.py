@@ -11,9 +11,10 @@ from collections.abc import Callable
 from typing import Any
 
 import flask_smorest
+from webargs import core
 from webargs.flaskparser import FlaskParser
 
-from service import auth
+from service import auth, jsonio
 
 BEARER = "bearerAuth"
 
@@ -22,11 +23,15 @@ class StrictParser(FlaskParser):
     DEFAULT_UNKNOWN_BY_LOCATION: dict = {}  # defer to each schema's Meta.unknown (RAISE)
 
     def _raw_load_json(self, req):
-        # json.loads recurses: "[[[[...]]]]" deep enough raises RecursionError, not ValueError.
+        """The body as JSON, parsed strictly (orjson): invalid UTF-8, lone surrogates, numbers
+        out of range and absurd nesting are all malformed JSON, a 400 (never a 500)."""
+        data = req.get_data(cache=True)
+        if not data:
+            return core.missing
         try:
-            return super()._raw_load_json(req)
-        except RecursionError as exc:
-            return self._handle_invalid_json_error(ValueError("nested too deeply"), req, exc)
+            return jsonio.loads(data)
+        except ValueError as exc:
+            return self._handle_invalid_json_error(exc, req)
 
 
 class Blueprint(flask_smorest.Blueprint):

@@ -4,6 +4,7 @@ import uuid
 
 from flask import g
 from flask.views import MethodView
+from flask_smorest import abort
 
 from service import auth, db
 from service.api.blueprint import Blueprint
@@ -49,7 +50,12 @@ class KeyById(MethodView):
     @blp.requires("admin")
     @blp.response(200, KeyOut)
     def delete(self, key_id: uuid.UUID):
-        """Revoke a key: it stops working at once; its name stays reserved as provenance."""
+        """Revoke a key: it stops working at once; its name stays reserved as provenance.
+        A key cannot revoke itself (an admin would lock themselves out by mistake)."""
+        if g.api_key["id"] == key_id:
+            abort(
+                409, message="A key cannot revoke itself; use another admin key.", kind="conflict"
+            )
         with db.transaction(attributed=True) as conn:
             revoked = repo.revoke(conn, key_id) or not_found("key", str(key_id))
         auth.forget(key_id)

@@ -9,6 +9,7 @@ from service import auth, db, pagination
 from service.api.blueprint import Blueprint
 from service.api.lookups import narrative_or_404
 from service.errors import not_found, unprocessable
+from service.jsonio import rows_response
 from service.repo import narratives as repo
 from service.repo import rebuttals as rebuttals_repo
 from service.repo import sightings as sightings_repo
@@ -41,7 +42,7 @@ class Narratives(MethodView):
         after = pagination.decode("narratives", cursor) if cursor else None
         with db.connection() as conn:
             rows = repo.list_page(conn, limit=limit, after=after, **filters)
-        return pagination.page("narratives", rows, limit, "created_at")
+        return rows_response(pagination.page("narratives", rows, limit, "created_at"))
 
     @blp.requires("editor")
     @blp.arguments(NarrativeIn)
@@ -101,7 +102,7 @@ class NarrativeSightings(MethodView):
             rows = sightings_repo.list_page(
                 conn, limit=limit, after=after, narrative_id=narrative["id"], **filters
             )
-        return pagination.page("sightings", rows, limit, "observed_at")
+        return rows_response(pagination.page("sightings", rows, limit, "observed_at"))
 
 
 @blp.route("/<ref>/rebuttals")
@@ -117,7 +118,7 @@ class NarrativeRebuttals(MethodView):
             rows = rebuttals_repo.list_page(
                 conn, limit=limit, after=after, narrative_id=narrative["id"], **filters
             )
-        return pagination.page("rebuttals", rows, limit, "published_at")
+        return rows_response(pagination.page("rebuttals", rows, limit, "published_at"))
 
 
 def _parent_id(conn: Connection, ref: str | None, child_id: Any) -> Any:

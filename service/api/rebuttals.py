@@ -10,6 +10,7 @@ from service import auth, db, pagination
 from service.api.blueprint import Blueprint
 from service.api.lookups import narrative_for_write, narrative_or_404
 from service.errors import not_found
+from service.jsonio import rows_response
 from service.repo import rebuttals as repo
 from service.schemas.rebuttals import (
     RebuttalIn,
@@ -41,7 +42,7 @@ class Rebuttals(MethodView):
             rows = repo.list_page(
                 conn, limit=limit, after=after, narrative_id=narrative_id, **filters
             )
-        return pagination.page("rebuttals", rows, limit, "published_at")
+        return rows_response(pagination.page("rebuttals", rows, limit, "published_at"))
 
     @blp.requires("editor")
     @blp.arguments(RebuttalIn)

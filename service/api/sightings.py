@@ -11,9 +11,11 @@ from service.api.blueprint import Blueprint
 from service.api.lookups import narrative_for_write, narrative_or_404
 from service.errors import not_found
 from service.idempotency import idempotent
+from service.jsonio import rows_response
 from service.repo import sightings as repo
 from service.request_context import json_body
 from service.schemas.sightings import (
+    OK_RESPONSE,
     REQUEST_BODY,
     SightingBatchIn,
     SightingBatchOut,
@@ -49,13 +51,13 @@ class Sightings(MethodView):
             if url is not None:
                 filters["url_normalized"] = urls.normalize(url)
             rows = repo.list_page(conn, limit=limit, after=after, **filters)
-        return pagination.page("sightings", rows, limit, "observed_at")
+        return rows_response(pagination.page("sightings", rows, limit, "observed_at"))
 
     @blp.requires("monitor")
     @idempotent
     @blp.doc(requestBody=REQUEST_BODY)
     @blp.response(201, SightingCreated)
-    @blp.alt_response(200, schema=SightingCreated, description="Already recorded: the stored one.")
+    @blp.doc(responses={"200": OK_RESPONSE})
     @blp.alt_response(
         207, schema=SightingBatchOut, description="Batch: some items stored, some invalid."
     )

@@ -6,19 +6,22 @@ from typing import Any
 from psycopg import Connection
 
 
-def hit(conn: Connection, key_name: str) -> dict[str, Any]:
-    """Count one request in the key's current minute; returns {hits, reset_in} (seconds)."""
+def add(conn: Connection, counts: dict[str, int]) -> list[dict[str, Any]]:
+    """Add requests to each key's current minute; returns [{key_name, hits, reset_in}] with the
+    totals across every process (reset_in: seconds left in the minute)."""
     return conn.execute(
         """
         INSERT INTO rate_limit_windows AS w (key_name, window_start, hits)
-        VALUES (%(key)s, date_trunc('minute', now()), 1)
-        ON CONFLICT (key_name, window_start) DO UPDATE SET hits = w.hits + 1
-        RETURNING w.hits,
+        SELECT t.key_name, date_trunc('minute', now()), t.hits
+          FROM unnest(%(keys)s::text[], %(hits)s::int[]) AS t (key_name, hits)
+         ORDER BY t.key_name
+        ON CONFLICT (key_name, window_start) DO UPDATE SET hits = w.hits + EXCLUDED.hits
+        RETURNING w.key_name, w.hits,
                   ceil(extract(epoch FROM w.window_start + interval '1 minute' - now()))::int
                       AS reset_in
         """,
-        {"key": key_name},
-    ).fetchone()
+        {"keys": list(counts), "hits": list(counts.values())},
+    ).fetchall()
 
 
 def purge(conn: Connection) -> int:

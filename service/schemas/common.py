@@ -40,11 +40,17 @@ class StrictSchema(ma.Schema):
 
 
 class AllOptional:
-    """Mixin for PATCH schemas: every field optional, none defaulted, so only what is sent changes."""
+    """Mixin for PATCH schemas: every field optional, none defaulted, so only what is sent
+    changes; but something must be sent."""
 
     def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
         field_obj.required = False
         field_obj.load_default = ma.missing
+
+    @ma.validates_schema
+    def not_empty(self, data: dict[str, Any], **_: Any) -> None:
+        if not data:
+            raise ma.ValidationError("Send at least one field to change.")
 
 
 class Text(fields.String):

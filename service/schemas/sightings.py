@@ -171,3 +171,19 @@ REQUEST_BODY = {
         }
     },
 }
+
+# 200 from POST /v1/sightings is either answer, by request shape.
+OK_RESPONSE = {
+    "description": "One sighting already recorded (the stored one, `duplicate: true`), or a "
+    "batch whose every item was accepted (created or duplicate).",
+    "content": {
+        "application/json": {
+            "schema": {
+                "oneOf": [
+                    {"$ref": "#/components/schemas/SightingCreated"},
+                    {"$ref": "#/components/schemas/SightingBatchOut"},
+                ]
+            }
+        }
+    },
+}

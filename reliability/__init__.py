@@ -1,0 +1,1 @@
+"""The fault and reliability suite: `make reliability` (see conftest.py)."""
