@@ -12,7 +12,10 @@ from contextlib import contextmanager
 import psycopg
 from flask import Flask, current_app, g, has_request_context
 from psycopg.rows import dict_row
+from psycopg.types.json import set_json_loads
 from psycopg_pool import ConnectionPool, PoolTimeout
+
+from service import jsonio
 
 EXTENSION = "narratives.db"
 FAIL_FAST_SECONDS = 2.0
@@ -139,6 +142,8 @@ def _set_actor(conn: psycopg.Connection, actor: str | None) -> None:
 
 
 def init_app(app: Flask) -> Database:
+    # json/jsonb columns (nested objects the list queries build) decode with orjson.
+    set_json_loads(jsonio.loads)
     url = app.config["DATABASE_URL"]
     if not url:
         raise RuntimeError("DATABASE_URL is not set")
