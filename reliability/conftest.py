@@ -21,10 +21,12 @@ from collections.abc import Iterator
 from contextlib import ExitStack, suppress
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from reliability.figures import FIGURES
-from reliability.harness import CHILDREN, STARTED, Postgres, serving
+from reliability.harness import CHILDREN, STARTED, Gunicorn, Postgres, issue_key, serving
+from reliability.hostile import TABLES, _narrative, _rebuttal, _sighting
 from service import migrate
 
 _postgres: list[Postgres] = []
@@ -114,6 +116,43 @@ def start_gunicorn(database_url: str) -> Iterator:
     """start_gunicorn(workers=2, key=None, **env) -> a running Gunicorn, stopped after the test."""
     with ExitStack() as stack:
         yield lambda **options: stack.enter_context(serving(database_url, **options))
+
+
+# The hostile-input tests (test_hostile_*.py): one gunicorn per module and records to aim at; the
+# modules ask for `tables_survive` with `pytestmark = pytest.mark.usefixtures("tables_survive")`.
+
+
+@pytest.fixture(scope="module")
+def live(database_url: str) -> Iterator[Gunicorn]:
+    key, _ = issue_key(database_url, "hostile-admin", "admin")
+    with serving(database_url, workers=2, key=key) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def records(live: Gunicorn) -> dict[str, str]:
+    """A narrative, a sighting and a rebuttal to aim at."""
+    narrative = live.request("POST", "/v1/narratives", _narrative(slug="hostile-target"))
+    assert narrative.status == 201, narrative.describe()
+    sighting = live.request("POST", "/v1/sightings", _sighting("hostile-target"))
+    assert sighting.status == 201, sighting.describe()
+    rebuttal = live.request("POST", "/v1/rebuttals", _rebuttal("hostile-target"))
+    assert rebuttal.status == 201, rebuttal.describe()
+    return {
+        "narrative": "hostile-target",
+        "sighting": sighting.json()["id"],
+        "rebuttal": rebuttal.json()["id"],
+    }
+
+
+@pytest.fixture(scope="module")
+def tables_survive(database_url: str, live: Gunicorn) -> Iterator[None]:
+    yield
+    with psycopg.connect(database_url, connect_timeout=10) as conn:
+        for table in TABLES:
+            (found,) = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone()
+            assert found, f"table {table} is gone"
+    assert live.request("GET", "/readyz").status == 200
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -22,6 +23,7 @@ from psycopg.rows import dict_row
 from service import auth, create_app, db, embedded, migrate
 from service.db import EXTENSION
 from service.roles import ROLES
+from tests.factories import create_narrative, create_rebuttal, create_sighting
 
 
 @pytest.fixture(scope="session")
@@ -134,3 +136,13 @@ def client_for(app: Flask, conn: psycopg.Connection, api_keys: dict[str, str]):
 def client(client_for) -> FlaskClient:
     """A client with the admin key: most tests are about behaviour, not permissions."""
     return client_for("admin")
+
+
+@pytest.fixture
+def world(client) -> dict[str, Any]:
+    narrative = create_narrative(client)
+    return {
+        "narrative": narrative,
+        "sighting": create_sighting(client, narrative["slug"]),
+        "rebuttal": create_rebuttal(client, [narrative["slug"]]),
+    }
