@@ -15,7 +15,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import warnings
@@ -30,6 +29,7 @@ import psycopg
 from psycopg import sql
 
 from service import auth, db, embedded
+from service.devserver import GUNICORN
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -259,15 +259,8 @@ class Gunicorn:
         }
         # A file, never a pipe that could fill and block; closed by stop().
         self._log = tempfile.TemporaryFile()  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "--config",
-                "python:service.gunicorn_conf",
-                "service.wsgi:app",
-            ],
+        self.process = subprocess.Popen(  # noqa: S603 - the service's own fixed argv
+            GUNICORN,
             cwd=ROOT,
             env=environment,
             stdout=self._log,
