@@ -15,6 +15,7 @@ DEFAULTS: dict[str, Any] = {
     "AUTH_CACHE_SECONDS": 5.0,
     "ACCESS_LOG": True,
     "RATE_LIMIT_PER_MINUTE": 6000,
+    "METRICS_TOKEN": "",
 }
 
 _BOOL_KEYS = {"ACCESS_LOG"}

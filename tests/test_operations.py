@@ -66,6 +66,18 @@ def test_metrics_are_public_and_count_requests_by_route_and_status(client, anon_
     assert "narratives_db_pool_connections" in text
 
 
+def test_metrics_can_require_their_own_token(make_app):
+    client = make_app(METRICS_TOKEN="scrape-secret").test_client()
+
+    refused = client.get("/metrics")
+    wrong = client.get("/metrics", headers={"Authorization": "Bearer guess"})
+    allowed = client.get("/metrics", headers={"Authorization": "Bearer scrape-secret"})
+
+    assert refused.status_code == wrong.status_code == 401
+    assert refused.content_type == "application/problem+json"
+    assert allowed.status_code == 200
+
+
 def test_ingest_outcomes_are_counted(client, anon_client):
     client.post("/v1/narratives", json=narrative_body(slug="counted"))
     before = metric(

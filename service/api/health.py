@@ -1,6 +1,10 @@
-"""Liveness, readiness and metrics; no key needed."""
+"""Liveness, readiness and metrics; no API key needed (metrics may take their own token)."""
 
+import hmac
+
+from flask import current_app, request
 from flask.views import MethodView
+from flask_smorest import abort
 
 from service import db, metrics, migrate
 from service.api.blueprint import Blueprint
@@ -43,5 +47,15 @@ class Metrics(MethodView):
         "pool usage, sightings ingested; summed over every worker.",
     )
     def get(self):
-        """Prometheus metrics."""
+        """Prometheus metrics. With METRICS_TOKEN set, only `Authorization: Bearer <token>`."""
+        token = current_app.config["METRICS_TOKEN"]
+        if token:
+            sent = request.headers.get("Authorization", "")
+            if not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+                abort(
+                    401,
+                    message="Send the metrics token: Authorization: Bearer <METRICS_TOKEN>.",
+                    kind="unauthorized",
+                    headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+                )
         return metrics.exposition()
