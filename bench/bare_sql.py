@@ -20,13 +20,10 @@ RESOLVE_MANY = """
         SELECT r.ref, n.id, n.slug, n.status
           FROM unnest(%(refs)s::text[], %(ids)s::uuid[], %(slugs)s::text[]) AS r (ref, id, slug)
           JOIN narratives n ON n.id = r.id OR n.slug = r.slug
+           FOR SHARE OF n
         """
 
-RESOLVE = """
-        SELECT id, slug, status
-          FROM narratives
-         WHERE id = %(id)s OR slug = %(slug)s
-        """
+RESOLVE = "SELECT id, slug, status FROM narratives n WHERE id = %(id)s OR slug = %(slug)s"
 
 # Before the INSERT when any item carries an external_id (the benchmark's always do).
 KEY_LOCK = "SELECT pg_advisory_xact_lock(hashtext('sightings:' || %s))"

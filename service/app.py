@@ -22,7 +22,8 @@ from service.api import register_api
 
 def build(overrides: Mapping[str, Any] | None = None) -> Flask:
     """Build the WSGI app: settings from the environment (then `overrides`), one pool per process."""
-    app = Flask(__name__)
+    # No static folder: every route is the API's own, and in its OpenAPI document.
+    app = Flask(__name__, static_folder=None)
     # "//" must be a 404, not a 308 redirect built from the client's Host header.
     app.url_map.merge_slashes = False
     app.config.update(config.load())

@@ -25,7 +25,7 @@ from service import db
 from service.repo import keys as repo
 from service.roles import RANK
 
-PUBLIC_BLUEPRINTS = frozenset({"health", "contract", "api-docs"})
+PUBLIC_BLUEPRINTS = frozenset({"health", "contract"})
 PREFIX = "nt_"
 KEY_FORMAT = re.compile(
     r"nt_[A-Za-z0-9_-]{43}"
@@ -129,6 +129,12 @@ def require(role: str) -> None:
             message=f"This needs the '{role}' role; the key '{key['name']}' has '{key['role']}'.",
             kind="forbidden",
         )
+
+
+def has_role(role: str) -> bool:
+    """Whether the calling key ranks at or above `role`."""
+    key = g.get("api_key")
+    return key is not None and RANK[key["role"]] >= RANK[role]
 
 
 def current_key_name() -> str | None:

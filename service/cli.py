@@ -50,7 +50,7 @@ def openapi_command(check: bool) -> None:
 
     # The spec needs no database: an empty pool never connects.
     app = create_app({"DATABASE_URL": "postgresql:///unused", "DB_POOL_MIN_SIZE": 0})
-    rendered = app.extensions["narratives.openapi_yaml"]
+    rendered = app.extensions[spec.EXTENSION][0]
     current = spec.COMMITTED.read_text("utf-8") if spec.COMMITTED.exists() else ""
     if check:
         if rendered != current:

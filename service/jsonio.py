@@ -2,6 +2,7 @@
 UUIDs and datetimes itself (UTC as 'Z', as the schemas do), so pages of rows need no
 per-field conversion in Python."""
 
+import json
 from typing import Any
 
 import orjson
@@ -19,6 +20,33 @@ def loads(data: str | bytes) -> Any:
     """Parse JSON; raises ValueError (orjson.JSONDecodeError) on anything malformed, including
     invalid UTF-8, lone surrogates and nesting deeper than orjson's limit."""
     return orjson.loads(data)
+
+
+class DuplicateKey(ValueError):
+    """An object names a member twice: RFC 8259 leaves the meaning open, and parsers disagree
+    (first wins, last wins), so I-JSON (RFC 7493) refuses it, and so do we."""
+
+
+def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    members = dict(pairs)
+    if len(members) != len(pairs):
+        seen: set[str] = set()
+        name = next(name for name, _ in pairs if name in seen or seen.add(name))
+        raise DuplicateKey(f"The member '{name}' appears twice in one object.")
+    return members
+
+
+def loads_request(data: str | bytes) -> Any:
+    """A request body: strict JSON (as `loads`), and no object may repeat a member name.
+
+    orjson validates (its refusals are stricter than the standard library's: lone surrogates,
+    NaN, absurd nesting) but keeps the last of repeated members without saying so; the
+    standard library's parser then reports the repeats. Both are C scanners: about 10 ms for
+    a full 2 MiB batch."""
+    value = orjson.loads(data)
+    if isinstance(value, dict | list):
+        json.loads(data, object_pairs_hook=_unique_members)
+    return value
 
 
 class OrjsonProvider(JSONProvider):

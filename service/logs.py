@@ -13,6 +13,12 @@ ACCESS = logging.getLogger("narratives.access")
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 
 
+# json.dumps escapes only C0 controls; these others end a line for some readers (Python's
+# str.splitlines, JavaScript, many log shippers), so a hostile path could split one entry into
+# two. As JSON escapes they read back as the same text.
+_LINE_BREAKERS = {code: f"\\u{code:04x}" for code in (*range(0x7F, 0xA0), 0x2028, 0x2029)}
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry = {
@@ -26,7 +32,7 @@ class JsonFormatter(logging.Formatter):
         entry.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD})
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str, ensure_ascii=False)
+        return json.dumps(entry, default=str, ensure_ascii=False).translate(_LINE_BREAKERS)
 
 
 class StderrHandler(logging.StreamHandler):

@@ -50,12 +50,27 @@ def record_ingest(created: int = 0, duplicate: int = 0, invalid: int = 0) -> Non
             INGESTED.labels(result).inc(n)
 
 
+# Every label value comes from a fixed set, whatever clients send: an invented method or a
+# random path must not mint a new time series (each one costs memory in every worker and in
+# Prometheus, and time at every scrape).
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OTHER_METHOD = "other"
+UNMATCHED_ROUTE = "<unmatched>"
+
+
+def _labels(status: int) -> tuple[str, str, str]:
+    method = request.method if request.method in _METHODS else OTHER_METHOD
+    rule = request.url_rule.rule if request.url_rule else UNMATCHED_ROUTE
+    # Statuses are the app's own, but keep the label to the three digits HTTP allows.
+    return method, rule, str(status) if 100 <= status <= 599 else "other"
+
+
 def _observe(response: Response) -> Response:
     started = g.get("started")
-    rule = request.url_rule.rule if request.url_rule else "<unmatched>"
-    REQUESTS.labels(request.method, rule, str(response.status_code)).inc()
+    method, rule, status = _labels(response.status_code)
+    REQUESTS.labels(method, rule, status).inc()
     if started is not None:
-        LATENCY.labels(request.method, rule).observe(time.perf_counter() - started)
+        LATENCY.labels(method, rule).observe(time.perf_counter() - started)
     _sample_pool()
     return response
 

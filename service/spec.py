@@ -6,6 +6,8 @@ from typing import Any
 import yaml
 
 COMMITTED = Path(__file__).resolve().parent.parent / "openapi.yaml"
+# Where the app keeps the document it rendered at start-up: app.extensions[...] = (yaml, json).
+EXTENSION = "narratives.openapi"
 
 
 class _Dumper(yaml.SafeDumper):

@@ -13,7 +13,7 @@ def test_committed_openapi_matches_the_code(app):
     """Fails when a route or schema changed without `make openapi`."""
     committed = spec.COMMITTED.read_text("utf-8")
 
-    assert app.extensions["narratives.openapi_yaml"] == committed, "run `make openapi`"
+    assert app.extensions[spec.EXTENSION][0] == committed, "run `make openapi`"
 
 
 def test_openapi_is_a_valid_openapi_3_1_document():
@@ -66,7 +66,7 @@ def test_docs_page_loads_only_local_assets(client):
     sources = re.findall(r'(?:src|href)="([^"]+)"', html)
     assert sources, "the page should load Swagger UI"
     for source in sources:
-        assert source.startswith("/docs/assets/"), f"{source} would need the internet"
+        assert source.startswith("/docs/"), f"{source} would need the internet"
         asset = client.get(source)
         assert asset.status_code == 200, source
-        assert len(asset.data) > 1000, source
+        assert len(asset.data) > 100, source

@@ -23,13 +23,16 @@ class StrictParser(FlaskParser):
     DEFAULT_UNKNOWN_BY_LOCATION: dict = {}  # defer to each schema's Meta.unknown (RAISE)
 
     def _raw_load_json(self, req):
-        """The body as JSON, parsed strictly (orjson): invalid UTF-8, lone surrogates, numbers
-        out of range and absurd nesting are all malformed JSON, a 400 (never a 500)."""
+        """The body as JSON, parsed strictly (jsonio.loads_request): invalid UTF-8, lone
+        surrogates, numbers out of range, absurd nesting and repeated member names are all
+        malformed JSON, a 400 (never a 500)."""
         data = req.get_data(cache=True)
         if not data:
             return core.missing
         try:
-            return jsonio.loads(data)
+            return jsonio.loads_request(data)
+        except jsonio.DuplicateKey as exc:
+            flask_smorest.abort(400, message=str(exc), kind="malformed-json")
         except ValueError as exc:
             return self._handle_invalid_json_error(exc, req)
 

@@ -24,7 +24,7 @@ def narrative_problem(narrative: dict[str, Any] | None, ref: str) -> str | None:
 
 def narrative_for_write(conn: Connection, ref: str, field: str) -> dict[str, Any]:
     """The narrative a body field names; unknown or archived ones are a 422 on that field."""
-    narrative = narratives_repo.resolve(conn, ref)
+    narrative = narratives_repo.resolve(conn, ref, for_write=True)
     problem = narrative_problem(narrative, ref)
     if problem:
         unprocessable(field, problem)

@@ -13,7 +13,7 @@ from service.jsonio import rows_response
 from service.repo import narratives as repo
 from service.repo import rebuttals as rebuttals_repo
 from service.repo import sightings as sightings_repo
-from service.schemas.common import kebab
+from service.schemas.common import kebab, names_an_id
 from service.schemas.narratives import (
     NarrativeIn,
     NarrativeOut,
@@ -52,6 +52,8 @@ class Narratives(MethodView):
         data["slug"] = data.get("slug") or kebab(data["title"])
         if not data["slug"]:
             unprocessable("slug", "The title has no Latin letters or digits; give a slug.")
+        if names_an_id(data["slug"]):
+            unprocessable("slug", "The title makes a slug that looks like an id; give a slug.")
         with db.transaction() as conn:
             data["parent_id"] = _parent_id(conn, data.pop("parent"), None)
             id_ = repo.insert(conn, data, by=auth.current_key_name())

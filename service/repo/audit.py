@@ -11,6 +11,7 @@ _FILTERS = {
     "resource": "resource = %(resource)s",
     "action": "action = %(action)s",
     "since": "at >= %(since)s",
+    "without_resource": "resource <> %(without_resource)s",
 }
 
 

@@ -45,26 +45,32 @@ def get(conn: Connection, ref: str | uuid.UUID) -> dict[str, Any] | None:
     return conn.execute(_SELECT + " WHERE n.id = %(id)s OR n.slug = %(slug)s", _ref(ref)).fetchone()
 
 
-def resolve(conn: Connection, ref: str | uuid.UUID) -> dict[str, Any] | None:
-    """The id, slug and status of a narrative by id or slug, without the derived figures."""
-    return conn.execute(
-        """
-        SELECT id, slug, status
-          FROM narratives
-         WHERE id = %(id)s OR slug = %(slug)s
-        """,
-        _ref(ref),
-    ).fetchone()
+# A record written against a narrative holds it in SHARE mode until commit. An archive (an
+# UPDATE of status) then waits for the write to commit, and a write that starts after an archive
+# sees the archived status: nothing is ever attached to a narrative archived under it. (The
+# foreign key's own KEY SHARE lock would not do: it does not conflict with a status update.)
+_FOR_WRITE = " FOR SHARE OF n"
+
+
+def resolve(
+    conn: Connection, ref: str | uuid.UUID, *, for_write: bool = False
+) -> dict[str, Any] | None:
+    """The id, slug and status of a narrative by id or slug, without the derived figures;
+    `for_write` holds it against an archive until the transaction ends."""
+    query = "SELECT id, slug, status FROM narratives n WHERE id = %(id)s OR slug = %(slug)s"
+    return conn.execute(query + (_FOR_WRITE if for_write else ""), _ref(ref)).fetchone()
 
 
 def resolve_many(conn: Connection, refs: list[str]) -> dict[str, dict[str, Any]]:
-    """{ref: {id, slug, status}} for the refs (ids or slugs) that name a narrative."""
+    """{ref: {id, slug, status}} for the refs (ids or slugs) that name a narrative, held
+    against an archive until the transaction ends (the caller is about to write)."""
     params = [_ref(ref) for ref in refs]
     rows = conn.execute(
         """
         SELECT r.ref, n.id, n.slug, n.status
           FROM unnest(%(refs)s::text[], %(ids)s::uuid[], %(slugs)s::text[]) AS r (ref, id, slug)
           JOIN narratives n ON n.id = r.id OR n.slug = r.slug
+           FOR SHARE OF n
         """,
         {
             "refs": refs,
@@ -160,9 +166,19 @@ def replace_aliases(conn: Connection, id_: uuid.UUID, aliases: list[dict[str, st
     )
 
 
+# Names this project's narrative-hierarchy lock in pg_advisory_xact_lock's key space.
+_HIERARCHY_LOCK = 0x6E61727268696572  # "narrhier"
+
+
 def creates_cycle(conn: Connection, narrative: uuid.UUID, parent: uuid.UUID) -> bool:
     """True if making `parent` the parent of `narrative` would close a loop, that is if `parent`
-    is `narrative` itself or one of its descendants."""
+    is `narrative` itself or one of its descendants.
+
+    Two editors re-parenting A under B and B under A at once would each pass a check made on
+    their own snapshot; so the check first takes a transaction-wide lock that every hierarchy
+    change holds until it commits. Under READ COMMITTED the query after the lock sees whatever
+    the previous holder committed, so the second of two such changes is refused."""
+    conn.execute("SELECT pg_advisory_xact_lock(%(key)s)", {"key": _HIERARCHY_LOCK})
     row = conn.execute(
         """
         WITH RECURSIVE ancestors (id, parent_id) AS (

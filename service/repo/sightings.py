@@ -101,6 +101,8 @@ def insert_many(
     a duplicate of it.
     """
     rows = [_columns(item) for item in items]
+    for row in rows:
+        row["content_key"] = content_key(row)
     if any(row["external_id"] for row in rows):
         # The (key, external_id) index is not in the insert order above: serialise this key's
         # batches so two of them cannot lock each other's external_ids in opposite orders.
@@ -158,10 +160,35 @@ def _insert_round(
     return unresolved
 
 
+# The columns a sighting's identity is made of: a change to any of them gives it a new one.
+_IDENTITY = (
+    "observed_at",
+    "url_normalized",
+    "source_name",
+    "source_kind",
+    "actor_name",
+    "quote",
+    "external_id",
+)
+
+
 def update(conn: Connection, id_: uuid.UUID, changes: dict[str, Any], *, by: str | None) -> None:
-    """Apply a PATCH (the API's shape, `narrative_id` for a move); only given keys change."""
+    """Apply a PATCH (the API's shape, `narrative_id` for a move); only given keys change.
+
+    A change to what identifies the sighting recomputes its content key from the row as it
+    will be, so that the sighting is found (and deduplicated) under what it now says, and its
+    old words are free for a new sighting; a clash with another sighting is a 409."""
     changes = _columns(changes)
-    update_columns(conn, "sightings", COLUMNS, id_, changes, by=by)
+    if any(name in changes for name in _IDENTITY):
+        current = conn.execute(
+            "SELECT observed_at, url_normalized, source_name, source_kind, actor_name, quote,"
+            "       external_id"
+            "  FROM sightings WHERE id = %(id)s FOR NO KEY UPDATE",
+            {"id": id_},
+        ).fetchone()
+        if current is not None:
+            changes["content_key"] = content_key({**current, **changes})
+    update_columns(conn, "sightings", (*COLUMNS, "content_key"), id_, changes, by=by)
 
 
 # Optional filters: parameter name -> condition. Only these fragments ever reach the SQL.
@@ -207,8 +234,7 @@ def list_page(
 
 
 def _columns(data: dict[str, Any]) -> dict[str, Any]:
-    """The API's shape (nested source and actor, raw URL) as columns, for the keys present;
-    for a complete new sighting also its content key."""
+    """The API's shape (nested source and actor, raw URL) as columns, for the keys present."""
     row = {key: value for key, value in data.items() if key in COLUMNS}
     if "url" in data:
         row["url_normalized"] = urls.normalize(data["url"]) if data["url"] else None
@@ -219,8 +245,6 @@ def _columns(data: dict[str, Any]) -> dict[str, Any]:
         actor = data["actor"] or {}
         row["actor_name"] = actor.get("name")
         row["actor_role"] = actor.get("role")
-    if "observed_at" in row and "source_name" in row and "quote" in row:
-        row["content_key"] = content_key(row)
     return row
 
 

@@ -3,6 +3,7 @@
 import datetime as dt
 import re
 import unicodedata
+import uuid
 from typing import Any
 
 import marshmallow as ma
@@ -85,6 +86,26 @@ class Slug(Text):
         )
         self.metadata.setdefault("pattern", SLUG_PATTERN)
         self.metadata.setdefault("example", "ukrainian-window")
+
+
+def names_an_id(value: str) -> bool:
+    """Whether a ref would be read as an id (anything uuid.UUID parses: 32 hex digits, with
+    or without hyphens), so could never name a narrative by its slug."""
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+class NarrativeSlug(Slug):
+    """A narrative's slug: never shaped like an id, since `{ref}` reads such a value as one."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
+        slug = super()._deserialize(value, attr, data, **kwargs)
+        if names_an_id(slug):
+            raise ma.ValidationError("Must not look like an id (32 hex digits); add a word.")
+        return slug
 
 
 class Ref(Text):

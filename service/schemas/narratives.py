@@ -7,6 +7,7 @@ from service.schemas.common import (
     AllOptional,
     LanguageTag,
     NarrativeBrief,
+    NarrativeSlug,
     PageQuery,
     Ref,
     Slug,
@@ -28,8 +29,11 @@ class Alias(StrictSchema):
 class NarrativeIn(StrictSchema):
     """A new narrative."""
 
-    slug = Slug(
-        metadata={"description": "Unique kebab-case name; derived from the title if omitted."}
+    slug = NarrativeSlug(
+        metadata={
+            "description": "Unique kebab-case name, never shaped like an id; derived from "
+            "the title if omitted."
+        }
     )
     title = Text(200, required=True, metadata={"example": "Ukrainian window"})
     summary = Text(
