@@ -42,7 +42,7 @@ RUN groupadd --system --gid 10001 app \
 COPY --from=builder /opt/venv /opt/venv
 
 # The application code stays root-owned and read-only for the service user.
-# service/ finds migrations/ next to itself (Path(service.__file__).parent.parent / "migrations").
+# service/ finds migrations/ next to itself (service/ops/migrate.py looks two folders up).
 WORKDIR /app
 COPY service/ /app/service/
 COPY migrations/ /app/migrations/

@@ -25,11 +25,11 @@ $(STAMP): requirements-dev.lock
 install: $(STAMP)
 
 run: install
-	$(PY) -m service.devserver run
+	$(PY) -m service.ops.devserver run
 
 key: install
 	@test -n "$(NAME)" -a -n "$(ROLE)" || { echo "usage: make key NAME=<name> ROLE=<role>"; exit 2; }
-	$(PY) -m service.devserver key --name "$(NAME)" --role "$(ROLE)"
+	$(PY) -m service.ops.devserver key --name "$(NAME)" --role "$(ROLE)"
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -19,8 +19,9 @@ from psycopg import Connection
 
 from bench import bare_sql
 from bench.settings import MONITOR_KEY_NAME
-from service import config, urls
+from service import config
 from service.db import Database
+from service.domain import urls
 from service.repo.sightings import content_key
 
 _settings = config.load()

@@ -14,7 +14,9 @@ from psycopg import sql
 
 from bench import seed
 from bench.settings import MONITOR_KEY_NAME, PGDATA, READER_KEY_NAME, RUN_DB, SEED_DB
-from service import auth, db, embedded, migrate
+from service import db
+from service.ops import embedded, migrate
+from service.web import auth
 
 
 def server_url() -> tuple[str, str]:

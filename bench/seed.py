@@ -11,7 +11,8 @@ import time
 
 import psycopg
 
-from service import auth, db
+from service import db
+from service.web import auth
 
 NARRATIVES = (
     "biolabs-in-ukraine",

@@ -27,7 +27,7 @@ import pytest
 from reliability.figures import FIGURES
 from reliability.harness import CHILDREN, STARTED, Gunicorn, Postgres, issue_key, serving
 from reliability.hostile import TABLES, _narrative, _rebuttal, _sighting
-from service import migrate
+from service.ops import migrate
 
 _postgres: list[Postgres] = []
 

@@ -28,8 +28,10 @@ import psutil
 import psycopg
 from psycopg import sql
 
-from service import auth, db, embedded
-from service.devserver import GUNICORN
+from service import db
+from service.ops import embedded
+from service.ops.devserver import GUNICORN
+from service.web import auth
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -42,7 +42,8 @@ import pytest
 
 from reliability.figures import FIGURES
 from reliability.harness import CHILDREN, ROOT, issue_key
-from service import db, demo
+from service import db
+from service.ops import demo
 
 SECTION = "contract fuzz (schemathesis)"
 SPEC = ROOT / "openapi.yaml"

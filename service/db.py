@@ -15,7 +15,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import set_json_loads
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from service import jsonio
+from service.web import jsonio
 
 EXTENSION = "narratives.db"
 SESSION_OPTIONS = "-c timezone=UTC -c jit=off"

@@ -1,15 +1,13 @@
-"""Structured logs: one JSON object per line, with the request id when there is a request, and
-an access line per request."""
+"""Structured logs for every process (API, worker, commands, gunicorn itself): one JSON object
+per line, with the request id when there is a request."""
 
 import json
 import logging
 import sys
-import time
 from datetime import UTC, datetime
 
-from flask import Flask, Response, g, has_request_context, request
+from flask import g, has_request_context
 
-ACCESS = logging.getLogger("narratives.access")
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 
 
@@ -55,29 +53,3 @@ def configure(level: str) -> None:
     # Replace our own handler (an app created twice) but keep others (a test runner's capture).
     root.handlers[:] = [h for h in root.handlers if not isinstance(h, StderrHandler)] + [handler]
     root.setLevel(level.upper())
-
-
-def _access(response: Response) -> Response:
-    started = g.get("started")
-    key = g.get("api_key")
-    ACCESS.info(
-        "%s %s %s",
-        request.method,
-        request.path,
-        response.status_code,
-        extra={
-            "method": request.method,
-            "path": request.path,
-            "status": response.status_code,
-            "duration_ms": round((time.perf_counter() - started) * 1000, 2) if started else None,
-            "key": key["name"] if key else None,
-            "remote_addr": request.remote_addr,
-            "bytes": response.calculate_content_length(),
-        },
-    )
-    return response
-
-
-def init_app(app: Flask) -> None:
-    if app.config["ACCESS_LOG"]:
-        app.after_request(_access)

@@ -20,9 +20,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from psycopg.rows import dict_row
 
-from service import auth, create_app, db, embedded, migrate
+from service import create_app, db
 from service.db import EXTENSION
-from service.roles import ROLES
+from service.domain.roles import ROLES
+from service.ops import embedded, migrate
+from service.web import auth
 from tests.factories import create_narrative, create_rebuttal, create_sighting
 
 

@@ -14,8 +14,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from service import auth, db
-from service.devserver import GUNICORN
+from service import db
+from service.ops.devserver import GUNICORN
+from service.web import auth
 
 ROOT = Path(__file__).resolve().parent.parent
 

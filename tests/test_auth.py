@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from service.auth import PUBLIC_BLUEPRINTS
-from service.roles import RANK, ROLES
+from service.domain.roles import RANK, ROLES
+from service.web.auth import PUBLIC_BLUEPRINTS
 from tests.factories import create_narrative, create_rebuttal, create_sighting
 
 

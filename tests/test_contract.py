@@ -6,7 +6,7 @@ import re
 import yaml
 from openapi_spec_validator import validate
 
-from service import spec
+from service.api import spec
 
 
 def test_committed_openapi_matches_the_code(app):

@@ -3,7 +3,7 @@ through the API as a newsroom tool would see them."""
 
 import pytest
 
-from service import demo
+from service.ops import demo
 
 
 @pytest.fixture

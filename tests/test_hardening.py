@@ -10,7 +10,7 @@ import pytest
 
 from service import db
 from service.logs import JsonFormatter
-from service.metrics import exposition
+from service.web.metrics import exposition
 from tests.factories import create_narrative, narrative_body, sighting_body
 
 # ---- the body: I-JSON, and chunked in any letter case ----

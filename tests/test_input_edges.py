@@ -3,7 +3,7 @@ database's, identities, and the shapes the API hands back being accepted again."
 
 import pytest
 
-from service import migrate
+from service.ops import migrate
 from tests.factories import create_narrative, create_rebuttal, narrative_body, sighting_body
 
 

@@ -18,7 +18,7 @@ import pytest
 
 from service import create_app
 from service.db import EXTENSION
-from service.migrate import MigrationError, migrate
+from service.ops.migrate import MigrationError, migrate
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS = REPO_ROOT / "migrations"

@@ -7,8 +7,9 @@ import uuid
 
 import pytest
 
-from service import auth, create_app
+from service import create_app
 from service.logs import JsonFormatter
+from service.web import auth
 from tests.factories import narrative_body, sighting_body
 from tests.live import gunicorn
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from service import db, demo
+from service import db
+from service.ops import demo
 from tests.live import admin_key, gunicorn
 
 README = Path(__file__).resolve().parent.parent / "README.md"

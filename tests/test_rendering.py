@@ -1,4 +1,4 @@
-"""List pages are written straight from rows (service.jsonio.rows_response) rather than dumped
+"""List pages are written straight from rows (service.web.jsonio.rows_response) rather than dumped
 field by field through marshmallow: these tests hold that output equal to what the documented
 schemas would produce, for every list and the batch result."""
 

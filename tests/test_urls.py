@@ -4,7 +4,7 @@ import importlib
 
 import pytest
 
-from service import urls
+from service.domain import urls
 
 library = importlib.import_module("url_normalize.url_normalize")
 

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from psycopg import sql
 
-from service import worker
+from service.jobs import worker
 
 ROOT = Path(__file__).resolve().parent.parent
 

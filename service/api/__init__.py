@@ -8,7 +8,7 @@ from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 
 from service.api.blueprint import BEARER
-from service.errors import PROBLEM_JSON, ProblemSchema
+from service.web.problems import PROBLEM_JSON, ProblemSchema
 
 API_TITLE = "Narrative Tracker"
 API_VERSION = "1.0.0"
@@ -25,12 +25,12 @@ opaque keyset cursors. Every error is an RFC 9457 `application/problem+json` doc
 
 
 class TrackerApi(Api):
-    """flask-smorest's Api, with errors documented and rendered as problem+json (service.errors)."""
+    """flask-smorest's Api, with errors documented and rendered as problem+json (service.web.problems)."""
 
     ERROR_SCHEMA = ProblemSchema
 
     def _register_error_handlers(self) -> None:
-        """Error handlers are registered by service.errors; flask-smorest's would shadow them."""
+        """Error handlers are registered by service.web.problems; flask-smorest's would shadow them."""
 
     def _register_responses(self) -> None:
         """Document every error response as problem+json (flask-smorest says application/json)."""

@@ -4,10 +4,11 @@ from typing import Any
 
 from flask.views import MethodView
 
-from service import auth, db, pagination
+from service import db
 from service.api.blueprint import Blueprint
 from service.repo import audit as repo
 from service.schemas.audit import AuditPage, AuditQuery
+from service.web import auth, pagination
 
 blp = Blueprint("audit", __name__, url_prefix="/v1/audit", description="The trail of every write.")
 

@@ -14,7 +14,7 @@ import flask_smorest
 from webargs import core
 from webargs.flaskparser import FlaskParser
 
-from service import auth, jsonio
+from service.web import auth, jsonio
 
 BEARER = "bearerAuth"
 

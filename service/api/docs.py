@@ -12,8 +12,9 @@ from flask import Blueprint, Flask, Response, current_app, send_from_directory
 from flask_smorest import Api
 from swagger_ui_bundle import swagger_ui_path
 
-from service import jsonio, spec
-from service.errors import PROBLEM_JSON
+from service.api import spec
+from service.web import jsonio
+from service.web.problems import PROBLEM_JSON
 
 blp = Blueprint("contract", __name__)
 _TAG = "contract"

@@ -6,9 +6,11 @@ from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import abort
 
-from service import db, metrics, migrate
+from service import db
 from service.api.blueprint import Blueprint
+from service.ops import migrate
 from service.schemas.health import HealthOut
+from service.web import metrics
 
 blp = Blueprint("health", __name__, description="Liveness, readiness and metrics; no key needed.")
 

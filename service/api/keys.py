@@ -6,11 +6,12 @@ from flask import g
 from flask.views import MethodView
 from flask_smorest import abort
 
-from service import auth, db
+from service import db
 from service.api.blueprint import Blueprint
-from service.errors import not_found
 from service.repo import keys as repo
 from service.schemas.keys import KeyCreated, KeyIn, KeyList, KeyOut, Me
+from service.web import auth
+from service.web.problems import not_found
 
 blp = Blueprint("keys", __name__, description="API keys and roles.")
 

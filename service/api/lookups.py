@@ -4,8 +4,8 @@ from typing import Any
 
 from psycopg import Connection
 
-from service.errors import not_found, unprocessable
 from service.repo import narratives as narratives_repo
+from service.web.problems import not_found, unprocessable
 
 
 def narrative_or_404(conn: Connection, ref: str) -> dict[str, Any]:

@@ -5,11 +5,9 @@ from typing import Any
 from flask.views import MethodView
 from psycopg import Connection
 
-from service import auth, db, pagination
+from service import db
 from service.api.blueprint import Blueprint
 from service.api.lookups import narrative_or_404
-from service.errors import not_found, unprocessable
-from service.jsonio import rows_response
 from service.repo import narratives as repo
 from service.repo import rebuttals as rebuttals_repo
 from service.repo import sightings as sightings_repo
@@ -23,6 +21,9 @@ from service.schemas.narratives import (
 )
 from service.schemas.rebuttals import NarrativeRebuttalQuery, RebuttalPage
 from service.schemas.sightings import NarrativeSightingQuery, SightingPage
+from service.web import auth, pagination
+from service.web.jsonio import rows_response
+from service.web.problems import not_found, unprocessable
 
 blp = Blueprint(
     "narratives",

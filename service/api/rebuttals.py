@@ -6,11 +6,9 @@ from typing import Any
 from flask.views import MethodView
 from psycopg import Connection
 
-from service import auth, db, pagination
+from service import db
 from service.api.blueprint import Blueprint
 from service.api.lookups import narrative_for_write, narrative_or_404
-from service.errors import not_found
-from service.jsonio import rows_response
 from service.repo import rebuttals as repo
 from service.schemas.rebuttals import (
     RebuttalIn,
@@ -19,6 +17,9 @@ from service.schemas.rebuttals import (
     RebuttalPatch,
     RebuttalQuery,
 )
+from service.web import auth, pagination
+from service.web.jsonio import rows_response
+from service.web.problems import not_found
 
 blp = Blueprint(
     "rebuttals",

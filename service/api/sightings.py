@@ -5,15 +5,11 @@ from typing import Any
 
 from flask.views import MethodView
 
-from service import auth, db, pagination, urls
-from service.api import sighting_ingest as ingest
+from service import db
 from service.api.blueprint import Blueprint
 from service.api.lookups import narrative_for_write, narrative_or_404
-from service.errors import not_found
-from service.idempotency import idempotent
-from service.jsonio import rows_response
+from service.domain import ingest, urls
 from service.repo import sightings as repo
-from service.request_context import json_body
 from service.schemas.sightings import (
     OK_RESPONSE,
     REQUEST_BODY,
@@ -26,6 +22,11 @@ from service.schemas.sightings import (
     SightingPatch,
     SightingQuery,
 )
+from service.web import auth, pagination
+from service.web.body import json_body
+from service.web.idempotency import idempotent
+from service.web.jsonio import rows_response
+from service.web.problems import not_found
 
 blp = Blueprint(
     "sightings",

@@ -7,7 +7,7 @@ from typing import Any
 
 from psycopg import Connection, sql
 
-from service import urls
+from service.domain import urls
 from service.repo.updates import update_columns
 
 _SELECT = """

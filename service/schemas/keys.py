@@ -3,7 +3,7 @@
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from service.roles import ROLES
+from service.domain.roles import ROLES
 from service.schemas.common import FullMatch, StrictSchema, Text, Timestamp
 
 KEY_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"

@@ -16,8 +16,9 @@ from typing import Any
 from flask import Response, request
 from flask_smorest import abort
 
-from service import auth, db
+from service import db
 from service.repo import idempotency as repo
+from service.web import auth
 
 HEADER = "Idempotency-Key"
 _VALID = re.compile(r"^[\x21-\x7e]{1,255}$")

@@ -11,10 +11,8 @@ import marshmallow as ma
 from flask import Response, jsonify
 from flask_smorest import abort
 
-from service import auth, db, metrics
+from service import db
 from service.api.lookups import narrative_problem
-from service.errors import flatten
-from service.jsonio import rows_response
 from service.repo import narratives as narratives_repo
 from service.repo import sightings as repo
 from service.schemas.sightings import (
@@ -22,6 +20,9 @@ from service.schemas.sightings import (
     SightingCreated,
     SightingIn,
 )
+from service.web import auth, metrics
+from service.web.jsonio import rows_response
+from service.web.problems import flatten
 
 _ITEM = SightingIn()
 _CREATED = SightingCreated()

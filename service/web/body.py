@@ -1,23 +1,14 @@
-"""Per-request plumbing: request ids, and refusing bodies that are not JSON."""
+"""Request bodies: refused unless JSON (415), cut at the size cap (413) however they are sent,
+and parsed strictly (400) for the views that read the body themselves."""
 
-import re
-import time
-import uuid
 from typing import Any
 
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, request
 from flask_smorest import abort
 
-from service import jsonio
+from service.web import jsonio
 
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
-
-
-def _assign_id() -> None:
-    g.started = time.perf_counter()
-    supplied = request.headers.get("X-Request-ID", "")
-    g.request_id = supplied if _REQUEST_ID.match(supplied) else uuid.uuid4().hex
 
 
 def require_json_body() -> None:
@@ -54,37 +45,6 @@ def _has_body() -> bool:
     return bool(request.content_length) or _chunked()
 
 
-# Every answer is JSON (or the docs page, which sets its own policy): nothing in it may load
-# or run anything, nor be framed.
-_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-# Blueprints whose answers hold secrets or key metadata: never stored by any cache.
-_NO_STORE_BLUEPRINTS = frozenset({"keys"})
-
-
-def _finish(response):
-    response.headers["X-Request-ID"] = g.get("request_id", "")
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers.setdefault("Content-Security-Policy", _CSP)
-    if "Cache-Control" not in response.headers:
-        response.headers["Cache-Control"] = _cache_control(response.status_code)
-    return response
-
-
-def _cache_control(status: int) -> str:
-    """A keyed answer is the caller's own (`private`) and must be revalidated before reuse
-    (`no-cache`); errors, writes and key records are never stored."""
-    if request.method not in ("GET", "HEAD") or status != 200:
-        return "no-store"
-    if request.blueprint in _NO_STORE_BLUEPRINTS:
-        return "no-store"
-    return "private, no-cache" if g.get("api_key") else "no-cache"
-
-
-def init_app(app: Flask) -> None:
-    app.before_request(_assign_id)
-    app.after_request(_finish)
-
-
 def json_body() -> Any:
     """The request body as JSON, for views that validate item by item; malformed JSON (or JSON
     nested deep enough to exhaust the parser) is a 400 problem."""
@@ -94,3 +54,7 @@ def json_body() -> Any:
         abort(400, message=str(exc), kind="malformed-json")
     except ValueError:
         abort(400, message="The request body is not valid JSON.", kind="malformed-json")
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(require_json_body)

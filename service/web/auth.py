@@ -22,8 +22,8 @@ from flask import Flask, current_app, g, request
 from flask_smorest import abort
 
 from service import db
+from service.domain.roles import RANK
 from service.repo import keys as repo
-from service.roles import RANK
 
 PUBLIC_BLUEPRINTS = frozenset({"health", "contract"})
 PREFIX = "nt_"

@@ -12,11 +12,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from service import auth, db, demo, embedded, migrate
+from service import db
+from service.domain.roles import ROLES
+from service.ops import demo, embedded, migrate
 from service.repo import keys as keys_repo
-from service.roles import ROLES
+from service.web import auth
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FIRST_KEY = "local-admin"
 # gunicorn as the Dockerfile runs it, with this interpreter (so this virtualenv's packages).
 GUNICORN = [
@@ -94,7 +96,7 @@ def issue_key(url: str, name: str, role: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m service.devserver")
+    parser = argparse.ArgumentParser(prog="python -m service.ops.devserver")
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("run", help="migrate, load demo data, serve (the default)")
     key = commands.add_parser("key", help="issue an API key")

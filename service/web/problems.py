@@ -15,7 +15,7 @@ from psycopg import errors as pg
 from psycopg_pool import PoolTimeout
 from werkzeug.exceptions import HTTPException
 
-from service import jsonio
+from service.web import jsonio
 
 log = logging.getLogger(__name__)
 

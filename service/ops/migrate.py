@@ -41,7 +41,7 @@ class Migration:
 
 def migrations_dir() -> Path:
     configured = os.environ.get("MIGRATIONS_DIR")
-    return Path(configured) if configured else Path(__file__).resolve().parent.parent / "migrations"
+    return Path(configured) if configured else Path(__file__).resolve().parents[2] / "migrations"
 
 
 def discover(directory: Path | None = None) -> list[Migration]:

@@ -5,7 +5,7 @@ from typing import Any
 
 import yaml
 
-COMMITTED = Path(__file__).resolve().parent.parent / "openapi.yaml"
+COMMITTED = Path(__file__).resolve().parents[2] / "openapi.yaml"
 # Where the app keeps the document it rendered at start-up: app.extensions[...] = (yaml, json).
 EXTENSION = "narratives.openapi"
 

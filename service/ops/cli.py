@@ -6,9 +6,12 @@ import sys
 import click
 import psycopg
 
-from service import auth, db, migrate, spec
+from service import db
+from service.api import spec
+from service.domain.roles import ROLES
+from service.ops import migrate
 from service.repo import keys as keys_repo
-from service.roles import ROLES
+from service.web import auth
 
 
 def _database_url() -> str:
@@ -32,7 +35,7 @@ def migrate_command() -> None:
 @click.command("seed")
 def seed_command() -> None:
     """Load the demo data (Crocus City Hall) into an empty database."""
-    from service import demo
+    from service.ops import demo
 
     with db.connect(_database_url()) as conn, conn.transaction():
         counts = demo.load(conn)
@@ -110,7 +113,8 @@ def keys_revoke(name: str) -> None:
 @click.option("--once", is_flag=True, help="Do one housekeeping round and exit.")
 def worker_command(once: bool) -> None:
     """Run the background worker (housekeeping) until SIGTERM."""
-    from service import logs, worker
+    from service import logs
+    from service.jobs import worker
 
     logs.configure(os.environ.get("LOG_LEVEL", "INFO"))
     worker.run(_database_url(), rounds=1 if once else None, **worker.settings())
