@@ -1,24 +1,34 @@
-"""gunicorn settings, from the environment: `gunicorn --config python:service.gunicorn_conf
-service.wsgi:app`. The app (and so its connection pool) is created in each worker, never
-before fork."""
+"""gunicorn settings, from the service's settings (service/config.py): `gunicorn --config
+python:service.gunicorn_conf service.wsgi:app`. The app (and so its connection pool) is
+created in each worker, never before fork."""
 
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
-bind = os.environ.get("BIND") or f"0.0.0.0:{os.environ.get('PORT', '8000')}"
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+from service import config as _config  # not `config`: gunicorn reads that name as a setting
+
+try:
+    _settings = _config.read()
+except _config.SettingsError as error:
+    sys.exit(f"narratives: bad setting: {error}")
+
+bind = _settings.bind
+workers = _settings.WEB_CONCURRENCY
+threads = _settings.GUNICORN_THREADS
 # A request that outlives the statement timeout plus pool wait is stuck; recycle the worker.
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+timeout = _settings.GUNICORN_TIMEOUT
 # Under Docker's 10 s stop timeout, so SIGTERM ends in a clean exit rather than SIGKILL.
-graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "8"))
-keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
+graceful_timeout = _settings.GUNICORN_GRACEFUL_TIMEOUT
+keepalive = _settings.GUNICORN_KEEPALIVE
+# Whose X-Forwarded-* headers to believe: the proxy in front (see deploy/), no one else.
+forwarded_allow_ips = _settings.FORWARDED_ALLOW_IPS
 preload_app = False
 accesslog = None  # see logconfig_dict: the app writes the access lines
 errorlog = "-"
-loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+loglevel = _settings.LOG_LEVEL.lower()
 # Bounded request lines and headers: a client cannot make a worker buffer without limit.
 limit_request_line = 8190
 limit_request_fields = 100
@@ -46,7 +56,7 @@ logconfig_dict = {
 # Metrics from every worker are summed at scrape time through files in this directory; it must
 # exist before any worker imports prometheus_client, and start empty.
 _own_metrics_dir = None
-if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+if not _settings.PROMETHEUS_MULTIPROC_DIR:
     _own_metrics_dir = tempfile.mkdtemp(prefix="narratives-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = _own_metrics_dir
 

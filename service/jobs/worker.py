@@ -5,7 +5,6 @@ advisory lock lets one do a round while the others skip it. SIGTERM/SIGINT end i
 current round."""
 
 import logging
-import os
 import signal
 import threading
 
@@ -51,10 +50,3 @@ def run(url: str, *, interval: float, ttl_hours: int, rounds: int | None = None)
             break
         stop.wait(interval)
     log.info("worker stopped")
-
-
-def settings() -> dict[str, float | int]:
-    return {
-        "interval": float(os.environ.get("WORKER_INTERVAL_SECONDS", "60")),
-        "ttl_hours": int(os.environ.get("IDEMPOTENCY_TTL_HOURS", "24")),
-    }

@@ -1,12 +1,12 @@
 """Operator commands, available as `python -m service <command>` and `flask --app service <command>`."""
 
-import os
 import sys
+from typing import Any
 
 import click
 import psycopg
 
-from service import db
+from service import config, db
 from service.api import spec
 from service.domain.roles import ROLES
 from service.ops import migrate
@@ -15,7 +15,7 @@ from service.web import auth
 
 
 def _database_url() -> str:
-    url = os.environ.get("DATABASE_URL")
+    url = config.read().DATABASE_URL
     if not url:
         raise click.UsageError("DATABASE_URL is not set.")
     return url
@@ -116,20 +116,36 @@ def worker_command(once: bool) -> None:
     from service import logs
     from service.jobs import worker
 
-    logs.configure(os.environ.get("LOG_LEVEL", "INFO"))
-    worker.run(_database_url(), rounds=1 if once else None, **worker.settings())
+    settings = config.read()
+    logs.configure(settings.LOG_LEVEL)
+    worker.run(
+        _database_url(),
+        rounds=1 if once else None,
+        interval=settings.WORKER_INTERVAL_SECONDS,
+        ttl_hours=settings.IDEMPOTENCY_TTL_HOURS,
+    )
 
 
 COMMANDS = (migrate_command, seed_command, openapi_command, keys_group, worker_command)
 
 
 @click.group()
-def main() -> None:
+def commands() -> None:
     """Narrative Tracker operator commands."""
 
 
+def main(**options: Any) -> None:
+    """`python -m service`: the commands, after the settings are read and found sound (a bad
+    one stops everything with a line naming it, before any command runs)."""
+    try:
+        config.read()
+    except config.SettingsError as error:
+        sys.exit(f"narratives: bad setting: {error}")
+    commands(**options)
+
+
 for _command in COMMANDS:
-    main.add_command(_command)
+    commands.add_command(_command)
 
 
 if __name__ == "__main__":

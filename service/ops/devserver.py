@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from service import db
+from service import config, db
 from service.domain.roles import ROLES
 from service.ops import demo, embedded, migrate
 from service.repo import keys as keys_repo
@@ -33,7 +33,7 @@ GUNICORN = [
 
 def database_url() -> str:
     """DATABASE_URL, else the embedded server's `narratives` database (started if need be)."""
-    url = os.environ.get("DATABASE_URL")
+    url = config.read().DATABASE_URL
     if url:
         return url
     print("DATABASE_URL not set: using the embedded PostgreSQL in var/pgdata", flush=True)
@@ -70,9 +70,11 @@ WORKER = [sys.executable, "-m", "service", "worker"]
 
 def serve(url: str) -> int:
     """gunicorn and the housekeeping worker, as compose runs them, until Ctrl-C."""
-    bind = os.environ.get("BIND", "127.0.0.1:8000")
+    # Loopback only, unless told otherwise: the dev server is no place for the internet.
+    settings = config.read()
+    bind = settings.BIND or f"127.0.0.1:{settings.PORT}"
     print(f"serving on http://{bind}  (docs: http://{bind}/docs; Ctrl-C to stop)", flush=True)
-    env = {**os.environ, "DATABASE_URL": url, "BIND": bind}
+    env = config.environment(DATABASE_URL=url, BIND=bind)
     server = subprocess.Popen(GUNICORN, env=env, cwd=ROOT)  # noqa: S603 - fixed argv
     worker = subprocess.Popen(WORKER, env=env, cwd=ROOT)  # noqa: S603 - fixed argv
     try:

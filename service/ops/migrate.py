@@ -7,13 +7,14 @@ applies, the others wait and then find nothing to do.
 """
 
 import hashlib
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 from psycopg.rows import tuple_row
+
+from service import config
 
 # An arbitrary constant naming this project's migration lock in pg_advisory_lock's key space.
 LOCK_KEY = 0x6E61727261746976  # "narrativ"
@@ -40,7 +41,7 @@ class Migration:
 
 
 def migrations_dir() -> Path:
-    configured = os.environ.get("MIGRATIONS_DIR")
+    configured = config.read().MIGRATIONS_DIR
     return Path(configured) if configured else Path(__file__).resolve().parents[2] / "migrations"
 
 

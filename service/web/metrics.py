@@ -7,7 +7,6 @@ any worker sums all of them. Without that variable (tests, one process) the defa
 used.
 """
 
-import os
 import time
 
 from flask import Flask, Response, current_app, g, request
@@ -90,7 +89,7 @@ def _sample_pool() -> None:
 
 
 def exposition() -> Response:
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if current_app.config["PROMETHEUS_MULTIPROC_DIR"]:
         from prometheus_client import multiprocess
 
         registry = CollectorRegistry()
