@@ -12,7 +12,9 @@ import pytest
 import yaml
 from psycopg import sql
 
-from service.jobs import worker
+import service.jobs
+from service import config
+from service.jobs import housekeeping, registry, worker
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,10 +50,13 @@ def remaining(url: str, table: str) -> int:
         return conn.execute(query).fetchone()[0]
 
 
+HOUSEKEEPING = next(job for job in registry() if job.run is housekeeping.purge_expired)
+
+
 def test_a_round_forgets_only_what_has_expired(worker_db):
     seed_expirable(worker_db)
 
-    purged = worker.housekeeping_round(worker_db, ttl_hours=24)
+    purged = worker.run_once(worker_db, HOUSEKEEPING, config.read({}))
 
     assert purged == {"idempotency_keys": 1, "rate_limit_windows": 1}
     assert remaining(worker_db, "idempotency_keys") == 1
@@ -61,9 +66,9 @@ def test_a_round_forgets_only_what_has_expired(worker_db):
 def test_a_round_is_skipped_while_another_worker_holds_the_lock(worker_db):
     seed_expirable(worker_db)
     with psycopg.connect(worker_db, autocommit=True) as other:
-        other.execute("SELECT pg_advisory_lock(%s)", (worker.LOCK_KEY,))
+        other.execute("SELECT pg_advisory_lock(%s)", (HOUSEKEEPING.lock_key,))
 
-        assert worker.housekeeping_round(worker_db, ttl_hours=24) is None
+        assert worker.run_once(worker_db, HOUSEKEEPING, config.read({})) is None
 
     assert remaining(worker_db, "idempotency_keys") == 2
 
@@ -96,3 +101,19 @@ def test_the_compose_worker_command_runs_and_stops_on_sigterm(worker_db):
     assert process.returncode == 0, output
     assert remaining(worker_db, "idempotency_keys") == 1
     assert '"message": "worker stopped"' in output
+
+
+def test_every_job_module_is_known_to_the_worker():
+    folder = Path(service.jobs.__file__).parent
+    modules = {f"service.jobs.{path.stem}" for path in folder.glob("*.py")}
+    modules -= {"service.jobs.__init__", "service.jobs.worker"}
+    assert modules <= set(service.jobs.MODULES), "list the module in service.jobs.MODULES"
+
+
+def test_the_worker_runs_every_registered_job_when_due(worker_db):
+    seed_expirable(worker_db)
+
+    worker.run(worker_db, config.read({"WORKER_INTERVAL_SECONDS": "0.1"}), rounds=2)
+
+    assert remaining(worker_db, "idempotency_keys") == 1
+    assert remaining(worker_db, "rate_limit_windows") == 1

@@ -1,52 +1,63 @@
-"""The background worker (`python -m service worker`): housekeeping the API must not do on its
-request path. Every WORKER_INTERVAL_SECONDS it forgets Idempotency-Key responses older than
-IDEMPOTENCY_TTL_HOURS and rate-limit windows that have closed. Several workers may run: an
-advisory lock lets one do a round while the others skip it. SIGTERM/SIGINT end it after the
-current round."""
+"""The background worker (`python -m service worker`): a loop over the job registry
+(service/jobs/__init__.py). Each job runs when it is due, under its own advisory lock, so
+several workers share the work without doing any round twice at once. A failed round (the
+database blipped) is logged and tried again when next due. SIGTERM/SIGINT end the loop after
+the current round."""
 
 import logging
 import signal
 import threading
+import time
+from typing import Any
 
 import psycopg
 
 from service import db
-from service.repo import idempotency, ratelimit
+from service.config import Settings
+from service.jobs import Job, registry
 
 log = logging.getLogger("narratives.worker")
-LOCK_KEY = 0x6E61727277726B72  # "narrwrkr": one housekeeping round at a time
+# The loop never sleeps longer than this, so a short job and SIGTERM are both noticed quickly.
+MAX_TICK_SECONDS = 1.0
 
 
-def housekeeping_round(url: str, ttl_hours: int) -> dict[str, int] | None:
-    """One round; None when another worker holds the lock."""
+def run_once(url: str, job: Job, settings: Settings) -> dict[str, Any] | None:
+    """One round of one job; None when another worker holds its lock."""
     with db.connect(url) as conn:
         conn.autocommit = True
-        if not conn.execute("SELECT pg_try_advisory_lock(%s) AS ok", (LOCK_KEY,)).fetchone()["ok"]:
+        locked = conn.execute("SELECT pg_try_advisory_lock(%s) AS ok", (job.lock_key,))
+        if not locked.fetchone()["ok"]:
             return None
         try:
-            return {
-                "idempotency_keys": idempotency.purge(conn, older_than_hours=ttl_hours),
-                "rate_limit_windows": ratelimit.purge(conn),
-            }
+            with conn.transaction():
+                return job.run(conn, settings) or {}
         finally:
-            conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
+            conn.execute("SELECT pg_advisory_unlock(%s)", (job.lock_key,))
 
 
-def run(url: str, *, interval: float, ttl_hours: int, rounds: int | None = None) -> None:
+def run(url: str, settings: Settings, *, rounds: int | None = None) -> None:
+    """Run every job when due until SIGTERM, or until each has run `rounds` times."""
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    done = 0
-    log.info("worker started", extra={"interval_s": interval, "ttl_hours": ttl_hours})
+    jobs = registry()
+    due = dict.fromkeys((job.name for job in jobs), 0.0)
+    done = dict.fromkeys(due, 0)
+    log.info("worker started", extra={"jobs": [job.name for job in jobs]})
     while not stop.is_set():
-        try:
-            purged = housekeeping_round(url, ttl_hours)
-            if purged:
-                log.info("housekeeping", extra=purged)
-        except psycopg.Error as exc:  # the database blipped: try again next round
-            log.warning("housekeeping failed: %s", exc.__class__.__name__)
-        done += 1
-        if rounds is not None and done >= rounds:
+        for job in jobs:
+            if time.monotonic() < due[job.name] or stop.is_set():
+                continue
+            try:
+                outcome = run_once(url, job, settings)
+                if outcome:
+                    log.info(job.name, extra=outcome)
+            except psycopg.Error as exc:
+                log.warning("%s failed: %s", job.name, exc.__class__.__name__)
+            done[job.name] += 1
+            due[job.name] = time.monotonic() + job.every(settings)
+        if rounds is not None and min(done.values(), default=rounds) >= rounds:
             break
-        stop.wait(interval)
+        next_due = min(due.values(), default=time.monotonic() + MAX_TICK_SECONDS)
+        stop.wait(max(0.0, min(MAX_TICK_SECONDS, next_due - time.monotonic())))
     log.info("worker stopped")

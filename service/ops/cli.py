@@ -110,20 +110,15 @@ def keys_revoke(name: str) -> None:
 
 
 @click.command("worker")
-@click.option("--once", is_flag=True, help="Do one housekeeping round and exit.")
+@click.option("--once", is_flag=True, help="Run every job once and exit.")
 def worker_command(once: bool) -> None:
-    """Run the background worker (housekeeping) until SIGTERM."""
+    """Run the background worker (every registered job, when due) until SIGTERM."""
     from service import logs
     from service.jobs import worker
 
     settings = config.read()
     logs.configure(settings.LOG_LEVEL)
-    worker.run(
-        _database_url(),
-        rounds=1 if once else None,
-        interval=settings.WORKER_INTERVAL_SECONDS,
-        ttl_hours=settings.IDEMPOTENCY_TTL_HOURS,
-    )
+    worker.run(_database_url(), settings, rounds=1 if once else None)
 
 
 COMMANDS = (migrate_command, seed_command, openapi_command, keys_group, worker_command)
