@@ -5,6 +5,8 @@ import json
 import time
 from typing import Any
 
+from bench import hostile
+
 _QUOTE = "Запад скрывает правду о том, что на самом деле происходит в этих лабораториях."  # noqa: RUF001 - Russian, as monitors post it
 _YEAR = 31_536_000
 
@@ -38,15 +40,20 @@ class Requests:
         run: str,
         thread: int,
         batch: int = 0,
+        hostile_urls: bool = False,
     ) -> None:
         self.method, self.target, self.slugs = method, target, slugs
         self.run, self.thread, self.batch = run, thread, batch
+        self.hostile_urls = hostile_urls
         self.started = time.time()
         self.n = 0
 
     def _item(self) -> dict[str, Any]:
         self.n += 1
-        return item(self.slugs, self.run, self.thread, self.n, self.started)
+        body = item(self.slugs, self.run, self.thread, self.n, self.started)
+        if self.hostile_urls:
+            body["url"] = hostile.url(body["external_id"], self.n)
+        return body
 
     def next(self) -> tuple[str, str, bytes | None]:
         if self.method == "GET":

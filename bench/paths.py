@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from bench.hostile import HOSTILE_BATCH
 from bench.settings import BATCH_SIZE, PAGE_LIMIT
 
 
@@ -15,6 +16,7 @@ class Path:
     role: str  # the key role that sends it
     expect: int  # the status every response must have
     sightings: int = 0  # sightings written per request
+    hostile_urls: bool = False  # URLs as costly as the limits allow (bench/hostile.py)
 
 
 PATHS = (
@@ -37,6 +39,17 @@ PATHS = (
         "monitor",
         200,
         sightings=BATCH_SIZE,
+    ),
+    Path(
+        "post_hostile",
+        f"POST hostile batch ({HOSTILE_BATCH} costly URLs)",
+        "POST",
+        "/v1/sightings",
+        "post_hostile.lua",
+        "monitor",
+        200,
+        sightings=HOSTILE_BATCH,
+        hostile_urls=True,
     ),
     Path(
         "get_rebuttals",

@@ -46,7 +46,7 @@ def run(
 
     def client(index: int) -> None:
         requests = Requests(
-            path.method, path.target, slugs, tag, index + 1, BATCH_SIZE if path.sightings > 1 else 0
+            path.method, path.target, slugs, tag, index + 1, _batch(path), path.hostile_urls
         )
         conn = _connection(base_url)
         try:
@@ -95,8 +95,10 @@ def run(
 
 def check(base_url: str, path: Path, *, key: str, slugs: list[str], tag: str) -> str | None:
     """Send one request of `path`; None if the answer is right, else what is wrong with it."""
-    batch = BATCH_SIZE if path.sightings > 1 else 0
-    method, target, body = Requests(path.method, path.target, slugs, tag, 0, batch).next()
+    batch = _batch(path)
+    method, target, body = Requests(
+        path.method, path.target, slugs, tag, 0, batch, path.hostile_urls
+    ).next()
     conn = _connection(base_url)
     try:
         conn.request(method, target, body=body, headers=_headers(key, body))
@@ -107,10 +109,17 @@ def check(base_url: str, path: Path, *, key: str, slugs: list[str], tag: str) ->
     if response.status != path.expect:
         return f"status {response.status} (expected {path.expect}): {raw[:300]!r}"
     answer: Any = json.loads(raw)
-    if path.sightings > 1 and answer.get("created") != BATCH_SIZE:
-        return f"created {answer.get('created')} of {BATCH_SIZE}"
+    if path.sightings > 1 and answer.get("created") != batch:
+        return f"created {answer.get('created')} of {batch}"
     if path.sightings == 1 and not answer.get("id"):
         return "no id in the answer"
     if path.method == "GET" and len(answer.get("items", [])) != PAGE_LIMIT:
         return f"{len(answer.get('items', []))} items (expected a full page of {PAGE_LIMIT})"
     return None
+
+
+def _batch(path: Path) -> int:
+    """Sightings per request body: 0 for one sighting."""
+    if path.sightings <= 1:
+        return 0
+    return path.sightings if path.hostile_urls else BATCH_SIZE

@@ -29,8 +29,12 @@ function slug(n)
   return slugs[1 + n % #slugs]
 end
 
+function run_id(n)
+  return run .. "-" .. tid .. "-" .. n
+end
+
 function item(n)
-  local id = run .. "-" .. tid .. "-" .. n
+  local id = run_id(n)
   local at = os.date("!%Y-%m-%dT%H:%M:%SZ", started - (n * 7919) % 31536000)
   return '{"narrative":"' .. slug(n) .. '","observed_at":"' .. at .. '",'
     .. '"url":"https://news.example.org/2025/' .. id .. '?utm_source=telegram&page=1",'

@@ -9,7 +9,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from service.domain import urls
+from service.domain import url_limits, urls
 
 SLUG_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 LANGUAGE_PATTERN = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$"
@@ -152,14 +152,18 @@ class CountryCode(Text):
 
 
 class WebUrl(Text):
-    """An absolute http(s) URL."""
+    """An absolute http(s) URL, within service/domain/url_limits.py's limits (checked before it is
+    normalised, so that no URL can cost much CPU)."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("metadata", {}).setdefault("format", "uri")
-        super().__init__(2048, **kwargs)
+        super().__init__(url_limits.MAX_URL, **kwargs)
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
         url = super()._deserialize(value, attr, data, **kwargs).strip()
+        problem = url_limits.problem(url)
+        if problem:
+            raise ma.ValidationError(problem)
         if not urls.is_web_url(url):
             raise ma.ValidationError("Must be an absolute http or https URL.")
         try:
