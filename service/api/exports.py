@@ -36,6 +36,13 @@ REBUTTALS = 200
 JSON = "application/json"
 JSON_LD = "application/ld+json"
 
+
+def _also_as_json(schema: str) -> dict[str, Any]:
+    """The same document as `application/json`, for clients that ask for that."""
+    ref = {"$ref": f"#/components/schemas/{schema}"}
+    return {200: {"content": {JSON: {"schema": ref}}}}
+
+
 blp = Blueprint(
     "exports",
     __name__,
@@ -49,14 +56,16 @@ blp = Blueprint(
 class NarrativeStix(MethodView):
     @blp.requires("reader")
     @blp.response(200, StixBundle, content_type=stix.MEDIA_TYPE)
+    @blp.doc(responses=_also_as_json("StixBundle"))
     @blp.alt_response(406, response="NOT_ACCEPTABLE")
     def get(self, ref: str):
-        """The narrative as a STIX 2.1 bundle: with its parent and children, its latest 100
-        sightings one by one (older ones as one summary sighting), the identities of sources,
-        speakers and issuers, a note per rebuttal and a report referring to everything. Ids
-        are stable: exporting unchanged data twice gives the same bundle. Sent as
-        `application/stix+json;version=2.1`, or `application/json` if that is what `Accept`
-        asks for."""
+        """The narrative as a STIX 2.1 bundle (OpenCTI, MISP).
+
+        With its parent and children, its latest 100 sightings one by one (older ones as one
+        summary sighting with their count), the identities of sources, speakers and issuers,
+        a note per rebuttal (its latest 200) and a report referring to everything. Ids are
+        stable: exporting unchanged data twice gives the same bundle. Sent as
+        `application/stix+json;version=2.1`, or `application/json` if `Accept` asks for it."""
         media_type = _negotiate(stix.MEDIA_TYPE, JSON)
         with db.connection() as conn:
             narrative_id = narrative_or_404(conn, ref)["id"]
@@ -77,10 +86,13 @@ class NarrativeStix(MethodView):
 class NarrativeClaimReview(MethodView):
     @blp.requires("reader")
     @blp.response(200, ClaimReviewDocument, content_type=JSON_LD)
+    @blp.doc(responses=_also_as_json("ClaimReviewDocument"))
     @blp.alt_response(406, response="NOT_ACCEPTABLE")
     def get(self, ref: str):
-        """The narrative's rebuttals (the latest 200) as schema.org ClaimReviews in one JSON-LD
-        `@graph`, newest first; an empty graph if it has none."""
+        """The narrative's rebuttals as schema.org ClaimReview (JSON-LD).
+
+        Its latest 200 rebuttals, newest first, as ClaimReviews in one `@graph` (empty if it has
+        none). The claim's appearances are its first sighting and its latest 10."""
         media_type = _negotiate(JSON_LD, JSON)
         with db.connection() as conn:
             narrative_id = narrative_or_404(conn, ref)["id"]
@@ -94,10 +106,13 @@ class NarrativeClaimReview(MethodView):
 class RebuttalClaimReview(MethodView):
     @blp.requires("reader")
     @blp.response(200, ClaimReviewDocument, content_type=JSON_LD)
+    @blp.doc(responses=_also_as_json("ClaimReviewDocument"))
     @blp.alt_response(406, response="NOT_ACCEPTABLE")
     def get(self, rebuttal_id: uuid.UUID):
-        """The rebuttal as schema.org ClaimReviews in one JSON-LD `@graph`: one per narrative it
-        answers (a ClaimReview reviews exactly one claim)."""
+        """The rebuttal as schema.org ClaimReview (JSON-LD).
+
+        One ClaimReview per narrative it answers (a ClaimReview reviews exactly one claim), in
+        one `@graph`."""
         media_type = _negotiate(JSON_LD, JSON)
         with db.connection() as conn:
             rebuttal = rebuttals_repo.get(conn, rebuttal_id) or not_found(
@@ -114,14 +129,26 @@ class RebuttalClaimReview(MethodView):
 class ClaimReviewFeedView(MethodView):
     @blp.requires("reader")
     @blp.arguments(ClaimReviewFeedQuery, location="query", as_kwargs=True)
-    @blp.response(200, ClaimReviewFeed, content_type=JSON_LD)
+    @blp.response(
+        200,
+        ClaimReviewFeed,
+        content_type=JSON_LD,
+        headers={
+            "Link": {
+                "description": 'The next page, as `<url>; rel="next"`; absent on the last page.',
+                "schema": {"type": "string"},
+            }
+        },
+    )
+    @blp.doc(responses=_also_as_json("ClaimReviewFeed"))
     @blp.alt_response(406, response="NOT_ACCEPTABLE")
     def get(self, limit: int, cursor: str | None = None):
-        """Every rebuttal as ClaimReviews, a schema.org DataFeed paged newest published first.
+        """Every rebuttal as ClaimReview: a schema.org DataFeed, newest published first.
+
         `limit` counts rebuttals: each gives one DataFeedItem per narrative it answers, except
         archived narratives, which the feed leaves out. The next page is in the `Link` header
-        (`rel="next"`), with the same opaque keyset cursor as every other list; the body stays
-        a plain DataFeed."""
+        (`rel="next"`), with an opaque keyset cursor like every other list; the body stays a
+        plain DataFeed."""
         media_type = _negotiate(JSON_LD, JSON)
         after = pagination.decode("claimreview", cursor) if cursor else None
         with db.connection() as conn:

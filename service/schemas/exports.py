@@ -4,7 +4,7 @@
 import marshmallow as ma
 from marshmallow import fields
 
-from service.schemas.common import PageQuery
+from service.schemas.common import PageQuery, Text
 
 
 class StixBundle(ma.Schema):
@@ -43,4 +43,7 @@ class ClaimReviewFeed(ma.Schema):
 
 
 class ClaimReviewFeedQuery(PageQuery):
-    pass
+    cursor = Text(
+        512,
+        metadata={"description": 'From the previous page\'s `Link: <...>; rel="next"`; opaque.'},
+    )
