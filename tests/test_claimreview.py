@@ -245,3 +245,15 @@ def test_plain_json_when_asked_and_406_for_what_it_cannot_send(client, demo_data
 
 def test_a_key_is_needed(anon_client):
     assert_problem(anon_client.get("/v1/claimreview"), 401)
+
+
+def test_the_verdict_scale_is_the_documented_one():
+    """README's table; consumers store these numbers, so changing one is a breaking change."""
+    assert claimreview.VERDICT_RATING == {
+        "false": 1,
+        "misleading": 2,
+        "undermined": 2,
+        "unsupported": 3,
+        "disputed": 3,
+    }
+    assert (claimreview.WORST_RATING, claimreview.BEST_RATING) == (1, 5)
