@@ -15,6 +15,7 @@ from typing import Any
 from psycopg import sql
 
 from service.repo import narratives, rebuttals, sightings
+from service.repo.pages import Page
 
 RESOLVE_MANY = """
         SELECT r.ref, n.id, n.slug, n.status
@@ -136,10 +137,10 @@ def drift() -> list[str]:
             lambda c: sightings.insert_many(c, [item], by="k"),
         ),
         "GET_SIGHTING": ([GET_SIGHTING], lambda c: sightings.get(c, an_id)),
-        "SIGHTINGS_PAGE": ([SIGHTINGS_PAGE], lambda c: sightings.list_page(c, limit=50)),
+        "SIGHTINGS_PAGE": ([SIGHTINGS_PAGE], lambda c: sightings.list_page(c, Page(50))),
         "NARRATIVE_REBUTTALS_PAGE": (
             [NARRATIVE_REBUTTALS_PAGE],
-            lambda c: rebuttals.list_page(c, limit=50, narrative_id=an_id),
+            lambda c: rebuttals.list_page(c, Page(50), narrative_id=an_id),
         ),
     }
     return [

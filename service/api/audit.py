@@ -7,8 +7,10 @@ from flask.views import MethodView
 from service import db
 from service.api.blueprint import Blueprint
 from service.repo import audit as repo
+from service.repo.pages import Page
 from service.schemas.audit import AuditPage, AuditQuery
-from service.web import auth, pagination
+from service.web import auth
+from service.web.pagination import paginated
 
 blp = Blueprint("audit", __name__, url_prefix="/v1/audit", description="The trail of every write.")
 
@@ -18,7 +20,8 @@ class AuditTrail(MethodView):
     @blp.requires("editor")
     @blp.arguments(AuditQuery, location="query", as_kwargs=True)
     @blp.response(200, AuditPage)
-    def get(self, limit: int, cursor: str | None = None, **filters: Any):
+    @paginated("audit", "at", id_type=int, render=False)
+    def get(self, page: Page, **filters: Any):
         """Every write to narratives, sightings, rebuttals and keys, newest first.
 
         Entries about API keys (names, roles, prefixes, who issued them) are for admins, as
@@ -28,7 +31,5 @@ class AuditTrail(MethodView):
             if filters.get("resource") == "key":
                 auth.require("admin")
             filters["without_resource"] = "key"
-        after = pagination.decode("audit", cursor, int) if cursor else None
         with db.connection() as conn:
-            rows = repo.list_page(conn, limit=limit, after=after, **filters)
-        return pagination.page("audit", rows, limit, "at")
+            return repo.list_page(conn, page, **filters)

@@ -11,6 +11,7 @@ from service.api.lookups import narrative_or_404
 from service.repo import narratives as repo
 from service.repo import rebuttals as rebuttals_repo
 from service.repo import sightings as sightings_repo
+from service.repo.pages import Page
 from service.schemas.common import kebab, names_an_id
 from service.schemas.narratives import (
     NarrativeIn,
@@ -21,8 +22,8 @@ from service.schemas.narratives import (
 )
 from service.schemas.rebuttals import NarrativeRebuttalQuery, RebuttalPage
 from service.schemas.sightings import NarrativeSightingQuery, SightingPage
-from service.web import auth, pagination
-from service.web.jsonio import rows_response
+from service.web import auth
+from service.web.pagination import paginated
 from service.web.problems import not_found, unprocessable
 
 blp = Blueprint(
@@ -38,12 +39,11 @@ class Narratives(MethodView):
     @blp.requires("reader")
     @blp.arguments(NarrativeQuery, location="query", as_kwargs=True)
     @blp.response(200, NarrativePage)
-    def get(self, limit: int, cursor: str | None = None, **filters: Any):
+    @paginated("narratives", "created_at")
+    def get(self, page: Page, **filters: Any):
         """List narratives, newest first; archived ones only when asked for by `status`."""
-        after = pagination.decode("narratives", cursor) if cursor else None
         with db.connection() as conn:
-            rows = repo.list_page(conn, limit=limit, after=after, **filters)
-        return rows_response(pagination.page("narratives", rows, limit, "created_at"))
+            return repo.list_page(conn, page, **filters)
 
     @blp.requires("editor")
     @blp.arguments(NarrativeIn)
@@ -97,15 +97,12 @@ class NarrativeSightings(MethodView):
     @blp.requires("reader")
     @blp.arguments(NarrativeSightingQuery, location="query", as_kwargs=True)
     @blp.response(200, SightingPage)
-    def get(self, ref: str, limit: int, cursor: str | None = None, **filters: Any):
+    @paginated("sightings", "observed_at")
+    def get(self, ref: str, page: Page, **filters: Any):
         """This narrative's sightings, newest observed first."""
-        after = pagination.decode("sightings", cursor) if cursor else None
         with db.connection() as conn:
             narrative = narrative_or_404(conn, ref)
-            rows = sightings_repo.list_page(
-                conn, limit=limit, after=after, narrative_id=narrative["id"], **filters
-            )
-        return rows_response(pagination.page("sightings", rows, limit, "observed_at"))
+            return sightings_repo.list_page(conn, page, narrative_id=narrative["id"], **filters)
 
 
 @blp.route("/<ref>/rebuttals")
@@ -113,15 +110,12 @@ class NarrativeRebuttals(MethodView):
     @blp.requires("reader")
     @blp.arguments(NarrativeRebuttalQuery, location="query", as_kwargs=True)
     @blp.response(200, RebuttalPage)
-    def get(self, ref: str, limit: int, cursor: str | None = None, **filters: Any):
+    @paginated("rebuttals", "published_at")
+    def get(self, ref: str, page: Page, **filters: Any):
         """What has been said against this narrative, newest first."""
-        after = pagination.decode("rebuttals", cursor) if cursor else None
         with db.connection() as conn:
             narrative = narrative_or_404(conn, ref)
-            rows = rebuttals_repo.list_page(
-                conn, limit=limit, after=after, narrative_id=narrative["id"], **filters
-            )
-        return rows_response(pagination.page("rebuttals", rows, limit, "published_at"))
+            return rebuttals_repo.list_page(conn, page, narrative_id=narrative["id"], **filters)
 
 
 def _parent_id(conn: Connection, ref: str | None, child_id: Any) -> Any:

@@ -10,6 +10,7 @@ from service import db
 from service.api.blueprint import Blueprint
 from service.api.lookups import narrative_for_write, narrative_or_404
 from service.repo import rebuttals as repo
+from service.repo.pages import Page
 from service.schemas.rebuttals import (
     RebuttalIn,
     RebuttalOut,
@@ -17,8 +18,8 @@ from service.schemas.rebuttals import (
     RebuttalPatch,
     RebuttalQuery,
 )
-from service.web import auth, pagination
-from service.web.jsonio import rows_response
+from service.web import auth
+from service.web.pagination import paginated
 from service.web.problems import not_found
 
 blp = Blueprint(
@@ -34,16 +35,13 @@ class Rebuttals(MethodView):
     @blp.requires("reader")
     @blp.arguments(RebuttalQuery, location="query", as_kwargs=True)
     @blp.response(200, RebuttalPage)
-    def get(self, limit: int, cursor: str | None = None, **filters: Any):
+    @paginated("rebuttals", "published_at")
+    def get(self, page: Page, **filters: Any):
         """List rebuttals, newest published first."""
-        after = pagination.decode("rebuttals", cursor) if cursor else None
         with db.connection() as conn:
             ref = filters.pop("narrative", None)
             narrative_id = narrative_or_404(conn, ref)["id"] if ref is not None else None
-            rows = repo.list_page(
-                conn, limit=limit, after=after, narrative_id=narrative_id, **filters
-            )
-        return rows_response(pagination.page("rebuttals", rows, limit, "published_at"))
+            return repo.list_page(conn, page, narrative_id=narrative_id, **filters)
 
     @blp.requires("editor")
     @blp.arguments(RebuttalIn)

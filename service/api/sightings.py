@@ -10,6 +10,7 @@ from service.api.blueprint import Blueprint
 from service.api.lookups import narrative_for_write, narrative_or_404
 from service.domain import ingest, urls
 from service.repo import sightings as repo
+from service.repo.pages import Page
 from service.schemas.sightings import (
     OK_RESPONSE,
     REQUEST_BODY,
@@ -22,10 +23,10 @@ from service.schemas.sightings import (
     SightingPatch,
     SightingQuery,
 )
-from service.web import auth, pagination
+from service.web import auth
 from service.web.body import json_body
 from service.web.idempotency import idempotent
-from service.web.jsonio import rows_response
+from service.web.pagination import paginated
 from service.web.problems import not_found
 
 blp = Blueprint(
@@ -41,9 +42,9 @@ class Sightings(MethodView):
     @blp.requires("reader")
     @blp.arguments(SightingQuery, location="query", as_kwargs=True)
     @blp.response(200, SightingPage)
-    def get(self, limit: int, cursor: str | None = None, **filters: Any):
+    @paginated("sightings", "observed_at")
+    def get(self, page: Page, **filters: Any):
         """List sightings, newest observed first."""
-        after = pagination.decode("sightings", cursor) if cursor else None
         url = filters.pop("url", None)
         with db.connection() as conn:
             ref = filters.pop("narrative", None)
@@ -51,8 +52,7 @@ class Sightings(MethodView):
                 filters["narrative_id"] = narrative_or_404(conn, ref)["id"]
             if url is not None:
                 filters["url_normalized"] = urls.normalize(url)
-            rows = repo.list_page(conn, limit=limit, after=after, **filters)
-        return rows_response(pagination.page("sightings", rows, limit, "observed_at"))
+            return repo.list_page(conn, page, **filters)
 
     @blp.requires("monitor")
     @idempotent

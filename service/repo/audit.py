@@ -1,9 +1,11 @@
 """SQL for the audit trail (written by triggers, see migrations/0002); read-only here."""
 
-from datetime import datetime
 from typing import Any
 
 from psycopg import Connection, sql
+
+from service.repo import pages
+from service.repo.pages import Keyset, Page
 
 _FILTERS = {
     "record": "record_id = %(record)s",
@@ -15,27 +17,14 @@ _FILTERS = {
 }
 
 
-def list_page(
-    conn: Connection, *, limit: int, after: tuple[datetime, int] | None = None, **filters: Any
-) -> list[dict[str, Any]]:
+# Ids are monotonic, so the primary key alone orders (and pages) the trail.
+LIST_ORDER = Keyset(None, "id")
+_SELECT = "SELECT id, at, key_name, action, resource, record_id, before, after FROM audit_log"
+
+
+def list_page(conn: Connection, page: Page, **filters: Any) -> list[dict[str, Any]]:
     """Newest first; up to limit + 1 rows."""
     given = {name: value for name, value in filters.items() if value is not None}
-    where = [sql.SQL(_FILTERS[name]) for name in given]
-    if after:
-        where.append(sql.SQL("id < %(after_id)s"))  # ids are monotonic: the primary key pages
-    query = sql.SQL(
-        """
-        SELECT id, at, key_name, action, resource, record_id, before, after
-          FROM audit_log
-         WHERE {where}
-         ORDER BY id DESC
-         LIMIT %(n)s
-        """
-    ).format(where=sql.SQL(" AND ").join(where or [sql.SQL("true")]))
-    params = {
-        **given,
-        "after_at": after[0] if after else None,
-        "after_id": after[1] if after else None,
-        "n": limit + 1,
-    }
-    return conn.execute(query, params).fetchall()
+    where = [sql.SQL(_FILTERS[name]) for name in given]  # type: ignore[arg-type]
+    query, params = pages.query(sql.SQL(_SELECT), where, LIST_ORDER, page)
+    return conn.execute(query, {**given, **params}).fetchall()

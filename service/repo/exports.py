@@ -13,6 +13,7 @@ from typing import Any
 from psycopg import Connection, sql
 
 from service.repo import rebuttals as rebuttals_repo
+from service.repo.pages import Page
 
 # A narrative with what every format needs of it. Archived ones are included: whoever names one
 # may export it; the feed leaves them out itself.
@@ -143,11 +144,11 @@ def narrative_rebuttals(
     conn: Connection, narrative_id: uuid.UUID, limit: int
 ) -> list[dict[str, Any]]:
     """The narrative's latest `limit` rebuttals, newest published first."""
-    return rebuttals_repo.list_page(conn, limit=limit, narrative_id=narrative_id)[:limit]
+    return rebuttals_repo.list_page(conn, Page(limit), narrative_id=narrative_id)[:limit]
 
 
 def rebuttal_page(
     conn: Connection, *, limit: int, after: tuple[datetime, uuid.UUID] | None
 ) -> list[dict[str, Any]]:
     """A page of every rebuttal, newest published first, up to limit + 1 rows (the feed)."""
-    return rebuttals_repo.list_page(conn, limit=limit, after=after)
+    return rebuttals_repo.list_page(conn, Page(limit, after))

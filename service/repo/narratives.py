@@ -6,6 +6,8 @@ from typing import Any
 
 from psycopg import Connection, sql
 
+from service.repo import pages
+from service.repo.pages import Keyset, Page
 from service.repo.updates import update_columns
 
 # One narrative as the API shows it, with its derived figures. The counts and first/last seen
@@ -81,17 +83,19 @@ def resolve_many(conn: Connection, refs: list[str]) -> dict[str, dict[str, Any]]
     return {row.pop("ref"): row for row in rows}
 
 
+LIST_ORDER = Keyset("n.created_at", "n.id")
+
+
 def list_page(
     conn: Connection,
+    page: Page,
     *,
-    limit: int,
-    after: tuple[datetime, uuid.UUID] | None = None,
     q: str | None = None,
     tag: str | None = None,
     status: str | None = None,
     updated_since: datetime | None = None,
 ) -> list[dict[str, Any]]:
-    """Newest first; returns up to limit + 1 rows so the caller can tell if another page exists."""
+    """Newest first; up to limit + 1 rows (the extra one says another page exists)."""
     where = [
         sql.SQL("n.status = %(status)s" if status else "n.status <> 'archived'"),
     ]
@@ -108,20 +112,13 @@ def list_page(
                     OR EXISTS (SELECT 1 FROM unnest(n.keywords) k WHERE k ILIKE %(like)s))"""
             )
         )
-    if after:
-        where.append(sql.SQL("(n.created_at, n.id) < (%(after_at)s, %(after_id)s)"))
-    query = sql.SQL(
-        "{select} WHERE {where} ORDER BY n.created_at DESC, n.id DESC LIMIT %(n)s"
-    ).format(select=sql.SQL(_SELECT), where=sql.SQL(" AND ").join(where))
-    params = {
-        "status": status,
-        "tag": tag,
-        "updated_since": updated_since,
-        "like": _like(q) if q else None,
-        "after_at": after[0] if after else None,
-        "after_id": after[1] if after else None,
-        "n": limit + 1,
-    }
+    query, params = pages.query(sql.SQL(_SELECT), where, LIST_ORDER, page)
+    params.update(
+        status=status,
+        tag=tag,
+        updated_since=updated_since,
+        like=_like(q) if q else None,
+    )
     return conn.execute(query, params).fetchall()
 
 

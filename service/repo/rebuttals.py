@@ -2,12 +2,13 @@
 commit."""
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 from psycopg import Connection, sql
 
 from service.domain import urls
+from service.repo import pages
+from service.repo.pages import Keyset, Page
 from service.repo.updates import update_columns
 
 _SELECT = """
@@ -110,13 +111,13 @@ _FILTERS = {
 }
 
 
+LIST_ORDER = Keyset("r.published_at", "r.id")
+# One narrative's rebuttals walk the link table's (narrative, published_at) index instead.
+NARRATIVE_ORDER = Keyset("k.published_at", "k.rebuttal_id")
+
+
 def list_page(
-    conn: Connection,
-    *,
-    limit: int,
-    after: tuple[datetime, uuid.UUID] | None = None,
-    narrative_id: uuid.UUID | None = None,
-    **filters: Any,
+    conn: Connection, page: Page, *, narrative_id: uuid.UUID | None = None, **filters: Any
 ) -> list[dict[str, Any]]:
     """Newest published first; up to limit + 1 rows. With `narrative_id` the walk starts from the
     link table's (narrative, published_at) index, so one narrative's rebuttals are one range scan."""
@@ -124,34 +125,16 @@ def list_page(
     unknown = set(given) - set(_FILTERS)
     if unknown:
         raise ValueError(f"unknown rebuttal filters: {sorted(unknown)}")
-    where = [sql.SQL(_FILTERS[name]) for name in given]
+    where = [sql.SQL(_FILTERS[name]) for name in given]  # type: ignore[arg-type]
+    select = sql.SQL(_SELECT)
+    order = LIST_ORDER
     if narrative_id:
-        source = sql.SQL(
+        select += sql.SQL(
             " JOIN rebuttal_narratives k ON k.rebuttal_id = r.id AND k.narrative_id = %(narrative_id)s"
         )
-        order_at, order_id = "k.published_at", "k.rebuttal_id"
-    else:
-        source = sql.SQL("")
-        order_at, order_id = "r.published_at", "r.id"
-    if after:
-        where.append(sql.SQL(f"({order_at}, {order_id}) < (%(after_at)s, %(after_id)s)"))
-    query = sql.SQL(
-        "{select}{source} WHERE {where} ORDER BY {order_at} DESC, {order_id} DESC LIMIT %(n)s"
-    ).format(
-        select=sql.SQL(_SELECT),
-        source=source,
-        where=sql.SQL(" AND ").join(where or [sql.SQL("true")]),
-        order_at=sql.SQL(order_at),
-        order_id=sql.SQL(order_id),
-    )
-    params = {
-        **given,
-        "narrative_id": narrative_id,
-        "after_at": after[0] if after else None,
-        "after_id": after[1] if after else None,
-        "n": limit + 1,
-    }
-    return conn.execute(query, params).fetchall()
+        order = NARRATIVE_ORDER
+    query, params = pages.query(select, where, order, page)
+    return conn.execute(query, {**given, **params, "narrative_id": narrative_id}).fetchall()
 
 
 def _columns(data: dict[str, Any]) -> dict[str, Any]:

@@ -3,12 +3,14 @@
 import hashlib
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 from psycopg import Connection, sql
 
 from service.domain import urls
+from service.repo import pages
+from service.repo.pages import Keyset, Page
 from service.repo.updates import update_columns
 
 _SELECT = """
@@ -205,32 +207,18 @@ _FILTERS = {
 }
 
 
-def list_page(
-    conn: Connection,
-    *,
-    limit: int,
-    after: tuple[datetime, uuid.UUID] | None = None,
-    **filters: Any,
-) -> list[dict[str, Any]]:
+LIST_ORDER = Keyset("s.observed_at", "s.id")
+
+
+def list_page(conn: Connection, page: Page, **filters: Any) -> list[dict[str, Any]]:
     """Newest observed first; up to limit + 1 rows (the extra one says another page exists)."""
     given = {name: value for name, value in filters.items() if value is not None}
     unknown = set(given) - set(_FILTERS)
     if unknown:
         raise ValueError(f"unknown sighting filters: {sorted(unknown)}")
-    where = [sql.SQL(_FILTERS[name]) for name in given]
-    if after:
-        where.append(sql.SQL("(s.observed_at, s.id) < (%(after_at)s, %(after_id)s)"))
-    query = sql.SQL("{select} WHERE {where} ORDER BY s.observed_at DESC, s.id DESC LIMIT %(n)s")
-    query = query.format(
-        select=sql.SQL(_SELECT), where=sql.SQL(" AND ").join(where or [sql.SQL("true")])
-    )
-    params = {
-        **given,
-        "after_at": after[0] if after else None,
-        "after_id": after[1] if after else None,
-        "n": limit + 1,
-    }
-    return conn.execute(query, params).fetchall()
+    where = [sql.SQL(_FILTERS[name]) for name in given]  # type: ignore[arg-type]
+    query, params = pages.query(sql.SQL(_SELECT), where, LIST_ORDER, page)
+    return conn.execute(query, {**given, **params}).fetchall()
 
 
 def _columns(data: dict[str, Any]) -> dict[str, Any]:
