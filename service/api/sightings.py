@@ -3,7 +3,9 @@
 import uuid
 from typing import Any
 
+from flask import Response, jsonify
 from flask.views import MethodView
+from flask_smorest import abort
 
 from service import db
 from service.api.blueprint import Blueprint
@@ -21,11 +23,12 @@ from service.schemas.sightings import (
     SightingOut,
     SightingPage,
     SightingPatch,
+    SightingPost,
     SightingQuery,
 )
-from service.web import auth
-from service.web.body import json_body
+from service.web import auth, metrics
 from service.web.idempotency import idempotent
+from service.web.jsonio import rows_response
 from service.web.pagination import paginated
 from service.web.problems import not_found
 
@@ -56,20 +59,27 @@ class Sightings(MethodView):
 
     @blp.requires("monitor")
     @idempotent
-    @blp.doc(requestBody=REQUEST_BODY)
+    @blp.arguments(SightingPost)
     @blp.response(201, SightingCreated)
     @blp.doc(responses={"200": OK_RESPONSE})
     @blp.alt_response(
         207, schema=SightingBatchOut, description="Batch: some items stored, some invalid."
     )
-    def post(self):
+    @blp.alt_response(
+        422,
+        response="UNPROCESSABLE_ENTITY",
+        description="One sighting that is invalid, or a batch of which no item is valid "
+        "(the problem then carries the per-item `results` too).",
+    )
+    @blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
+    def post(self, body: dict[str, Any]):
         """Record one sighting, or a batch of up to 1000.
 
         **One** (a sighting object): 201 with the sighting. The same narrative at the same
         normalised URL, or the same `external_id` from the same key, is one sighting (and,
         for a sighting with neither, the same narrative, moment, source, speaker and quote):
         posting it again returns the stored one with `duplicate: true` and status 200,
-        storing nothing.
+        storing nothing. An invalid sighting is a 422.
 
         **A batch** (`{"sightings": [...]}`): one result per item, in order: `created` (with
         its id), `duplicate` (with the existing id) or `invalid` (with field errors). Invalid
@@ -78,10 +88,47 @@ class Sightings(MethodView):
         1000 items.
 
         Send an `Idempotency-Key` header to have a retry replay the first response exactly."""
-        body = json_body()
-        if isinstance(body, dict) and "sightings" in body:
-            return ingest.batch(body)
-        return ingest.one(body)
+        by = auth.current_key_name()
+        if "sightings" in body:
+            return _record_batch(body["sightings"], by)
+        return _record_one(body, by)
+
+
+def _record_one(body: dict[str, Any], by: str) -> Response:
+    try:
+        with db.transaction() as conn:
+            sighting, created = ingest.record_one(conn, body, by=by)
+    except ingest.Invalid as refused:
+        metrics.record_ingest(invalid=1)
+        abort(422, errors=refused.errors, kind="validation")
+    metrics.record_ingest(created=int(created), duplicate=int(not created))
+    response = jsonify(SightingCreated().dump({**sighting, "duplicate": not created}))
+    response.status_code = 201 if created else 200
+    response.headers["Location"] = f"/v1/sightings/{sighting['id']}"
+    return response
+
+
+def _record_batch(items: list[Any], by: str) -> Response:
+    try:
+        with db.transaction() as conn:
+            outcome = ingest.record_batch(conn, items, by=by)
+    except ingest.TooMany as refused:
+        abort(413, message=str(refused), kind="batch-too-large")
+    metrics.record_ingest(**outcome.counts)
+    if not outcome.accepted:
+        errors = {
+            f"sightings.{result['index']}.{field}": messages
+            for result in outcome.results
+            for field, messages in result["errors"].items()
+        }
+        abort(
+            422,
+            message="No item of the batch is valid.",
+            errors=errors,
+            kind="validation",
+            extensions=outcome.as_body(),
+        )
+    return rows_response(outcome.as_body(), 207 if outcome.counts["invalid"] else 200)
 
 
 @blp.route("/<uuid:sighting_id>")
@@ -110,6 +157,7 @@ class SightingById(MethodView):
 
 
 def document(spec) -> None:
-    """Register the two request shapes that POST's hand-written requestBody refers to."""
+    """POST's body is one of two shapes (SightingPost only checks which): document both."""
     spec.components.schema("SightingIn", schema=SightingIn)
     spec.components.schema("SightingBatchIn", schema=SightingBatchIn)
+    spec._paths["/v1/sightings"]["post"]["requestBody"] = REQUEST_BODY

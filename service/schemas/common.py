@@ -259,3 +259,24 @@ def page_of(item: type[ma.Schema], name: str) -> type[ma.Schema]:
         },
         name=name,
     )
+
+
+def flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Marshmallow's nested messages as {"source.kind": [...], "aliases.0.text": [...]}."""
+    if isinstance(messages, dict):
+        flat: dict[str, list[str]] = {}
+        for key, value in messages.items():
+            # marshmallow's "_schema" means "this object as a whole": name the object itself.
+            if key == "_schema":
+                name = prefix or "_body"
+            else:
+                name = f"{prefix}.{key}" if prefix else str(key)
+            flat.setdefault(name, [])
+            for field, errors in flatten(value, name).items():
+                flat.setdefault(field, []).extend(errors)
+            if not flat[name]:
+                del flat[name]
+        return flat
+    if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        return {prefix or "_body": list(messages)}
+    return {prefix or "_body": [str(messages)]}

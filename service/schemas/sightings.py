@@ -1,5 +1,7 @@
 """Sightings on the wire."""
 
+from typing import Any
+
 import marshmallow as ma
 from marshmallow import fields, validate
 
@@ -119,6 +121,34 @@ class SightingBatchIn(StrictSchema):
         validate=validate.Length(min=1, max=MAX_BATCH),
         metadata={"description": f"1 to {MAX_BATCH} sightings (more is a 413)."},
     )
+
+
+class SightingPost(ma.Schema):
+    """POST /v1/sightings's body as the parser reads it: one sighting, or `{"sightings": [...]}`.
+
+    Only the shape is checked here (an object; for a batch, a list). Each sighting is then
+    validated on its own (SightingIn) by service.domain.ingest, so that one bad item is
+    reported in its place and never sinks the rest of a batch."""
+
+    class Meta:
+        unknown = ma.INCLUDE
+
+    @ma.validates_schema(pass_original=True)
+    def an_object(self, _data: Any, original: Any, **_: Any) -> None:
+        if not isinstance(original, dict):
+            raise ma.ValidationError('Send one sighting (an object) or {"sightings": [...]}.')
+        if "sightings" in original:
+            unknown = sorted(set(original) - {"sightings"})
+            if unknown:
+                raise ma.ValidationError({name: ["Unknown field."] for name in unknown})
+            if not isinstance(original["sightings"], list):
+                raise ma.ValidationError({"sightings": ["Must be a list of sightings."]})
+            if not original["sightings"]:
+                raise ma.ValidationError({"sightings": ["Must hold at least one sighting."]})
+
+    @ma.post_load(pass_original=True)
+    def as_sent(self, _data: Any, original: Any, **_: Any) -> dict[str, Any]:
+        return original
 
 
 class ItemResult(ma.Schema):

@@ -15,6 +15,7 @@ from psycopg import errors as pg
 from psycopg_pool import PoolTimeout
 from werkzeug.exceptions import HTTPException
 
+from service.schemas.common import flatten
 from service.web import jsonio
 
 log = logging.getLogger(__name__)
@@ -102,27 +103,6 @@ def not_found(kind: str, ref: str) -> NoReturn:
 
 def unprocessable(field: str, message: str) -> NoReturn:
     abort(422, message=message, errors={field: [message]}, kind="validation")
-
-
-def flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
-    """Marshmallow's nested messages as {"source.kind": [...], "aliases.0.text": [...]}."""
-    if isinstance(messages, dict):
-        flat: dict[str, list[str]] = {}
-        for key, value in messages.items():
-            # marshmallow's "_schema" means "this object as a whole": name the object itself.
-            if key == "_schema":
-                name = prefix or "_body"
-            else:
-                name = f"{prefix}.{key}" if prefix else str(key)
-            flat.setdefault(name, [])
-            for field, errors in flatten(value, name).items():
-                flat.setdefault(field, []).extend(errors)
-            if not flat[name]:
-                del flat[name]
-        return flat
-    if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
-        return {prefix or "_body": list(messages)}
-    return {prefix or "_body": [str(messages)]}
 
 
 def _validation_errors(data: dict) -> dict[str, list[str]]:
