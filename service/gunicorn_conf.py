@@ -2,10 +2,14 @@
 service.wsgi:app`. The app (and so its connection pool) is created in each worker, never
 before fork."""
 
+import ipaddress
 import os
 import shutil
 import tempfile
 from pathlib import Path
+
+import gunicorn.http.wsgi
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 bind = os.environ.get("BIND") or f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -22,6 +26,13 @@ loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 # Bounded request lines and headers: a client cannot make a worker buffer without limit.
 limit_request_line = 8190
 limit_request_fields = 100
+# Peers whose X-Forwarded-* headers are believed: the proxy in front (docker-compose.yml's nginx).
+# gunicorn itself takes only the scheme from them; post_worker_init takes the client address and
+# host. A comma-separated list of addresses or networks, or "*".
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS") or "127.0.0.1"
+# gunicorn writes "Server: gunicorn" on every response from this module global, read per response;
+# naming the stack only helps someone looking for a known hole in it.
+gunicorn.http.wsgi.SERVER = "narrative-tracker"
 # Heartbeat files in memory: works on a read-only root filesystem and never blocks on disk.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
 # gunicorn's runtime control socket defaults to one path per user: several servers on a host
@@ -60,6 +71,35 @@ def child_exit(server, worker) -> None:
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def post_worker_init(worker) -> None:
+    worker.wsgi = _FromTrustedProxy(worker.wsgi, worker.cfg.forwarded_allow_ips)
+
+
+class _FromTrustedProxy:
+    """werkzeug's ProxyFix (client address from X-Forwarded-For, host from X-Forwarded-Host, one
+    proxy deep), applied only when the connection comes from forwarded_allow_ips: anyone else
+    could write those headers themselves."""
+
+    def __init__(self, app, allowed: list[str]) -> None:
+        self.app = app
+        self.behind_proxy = ProxyFix(app, x_for=1, x_proto=0, x_host=1)
+        self.everyone = "*" in allowed
+        self.networks = [ipaddress.ip_network(entry) for entry in allowed if entry != "*"]
+
+    def _trusted(self, address: str | None) -> bool:
+        if self.everyone:
+            return True
+        try:
+            peer = ipaddress.ip_address(address or "")
+        except ValueError:
+            return False
+        return any(peer in network for network in self.networks)
+
+    def __call__(self, environ, start_response):
+        app = self.behind_proxy if self._trusted(environ.get("REMOTE_ADDR")) else self.app
+        return app(environ, start_response)
 
 
 def on_exit(server) -> None:
