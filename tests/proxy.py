@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -35,9 +35,7 @@ MIME_TYPES = Path("/etc/nginx/mime.types")
 
 def nginx_binary() -> str:
     """The nginx to run; skips the test where there is none, except in CI, where it fails."""
-    found = shutil.which("nginx") or (
-        "/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None
-    )
+    found = shutil.which("nginx", path=f"{os.environ.get('PATH', '')}{os.pathsep}/usr/sbin")
     if found:
         return found
     message = "nginx is not installed (apt-get install nginx; .ci/run installs it)"
@@ -56,11 +54,8 @@ def compose_environment(service: str) -> dict[str, str]:
     """A service's environment as Compose hands it over when neither the shell nor an .env file
     sets anything: ${VAR:-default} is its default, $$ a dollar sign."""
     data = yaml.safe_load(COMPOSE_FILE.read_text("utf-8"))
-    environment = data["services"][service].get("environment") or {}
-    if isinstance(environment, list):
-        environment = dict(item.split("=", 1) for item in environment)
     resolved = {}
-    for name, value in environment.items():
+    for name, value in (data["services"][service].get("environment") or {}).items():
         text = _DEFAULTED.sub(lambda m: m.group(2), str(value))
         assert "${" not in text, f"{service}.{name}: a variable without a default: {value}"
         resolved[name] = text.replace("$$", "$")
@@ -138,16 +133,8 @@ class Configured:
     environ: dict[str, str]
 
     def argv(self, *extra: str) -> list[str]:
-        return [
-            self.binary,
-            "-e",
-            str(self.prefix / "error.log"),
-            "-p",
-            str(self.prefix),
-            "-c",
-            str(self.config),
-            *extra,
-        ]
+        paths = ["-e", f"{self.prefix}/error.log", "-p", str(self.prefix), "-c", str(self.config)]
+        return [self.binary, *paths, *extra]
 
     def test(self) -> subprocess.CompletedProcess:
         """`nginx -t`: parses the whole configuration, opens its files and listening sockets."""
@@ -186,10 +173,10 @@ def configured(upstream: str, **overrides: str) -> Iterator[Configured]:
 class Proxy:
     setup: Configured
     process: subprocess.Popen
-    address: tuple[str, int] = field(init=False)
 
-    def __post_init__(self) -> None:
-        self.address = ("127.0.0.1", self.setup.port)
+    @property
+    def address(self) -> tuple[str, int]:
+        return ("127.0.0.1", self.setup.port)
 
     def log(self, name: str = "error.log") -> str:
         path = self.setup.prefix / name
@@ -197,8 +184,9 @@ class Proxy:
 
 
 @contextmanager
-def nginx(upstream: str, **overrides: str) -> Iterator[Proxy]:
-    """nginx running the shipped configuration in front of `upstream`, stopped afterwards."""
+def nginx(upstream: str, children: list | None = None, **overrides: str) -> Iterator[Proxy]:
+    """nginx running the shipped configuration in front of `upstream`, stopped afterwards (and
+    listed in `children` meanwhile, for a watchdog that may have to kill it)."""
     with configured(upstream, **overrides) as setup:
         checked = setup.test()
         assert checked.returncode == 0, f"nginx -t failed:\n{checked.stderr}"
@@ -209,11 +197,14 @@ def nginx(upstream: str, **overrides: str) -> Iterator[Proxy]:
             start_new_session=True,
         )
         proxy = Proxy(setup, process)
+        listed = children if children is not None else []
+        listed.append(process)
         try:
             _wait_for_port(proxy)
             yield proxy
         finally:
             _stop(process)
+            listed.remove(process)
 
 
 def _wait_for_port(proxy: Proxy, timeout: float = 15) -> None:
@@ -326,22 +317,33 @@ class SlowClients:
     ) -> None:
         self.sockets: dict[str, list[socket.socket]] = {kind: [] for kind in KINDS}
         self.closed_after: dict[str, list[float]] = {kind: [] for kind in KINDS}
+        self.opened = 0
+        self._address, self._source, self._per_kind = address, source, per_kind
+        self._openings = {kind: slow_opening(kind, headers or {}) for kind in KINDS}
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._interval = interval
         self._started = time.monotonic()
         self._feeder = threading.Thread(target=self._feed, daemon=True)
         try:
-            for kind in KINDS:
-                opening = slow_opening(kind, headers or {})
-                for _ in range(per_kind):
-                    sock = socket.create_connection(address, timeout=5, source_address=(source, 0))
-                    self.sockets[kind].append(sock)
-                    sock.sendall(opening)
+            self.replenish()
         except BaseException:
             self.close()
             raise
         self._feeder.start()
+
+    def replenish(self) -> None:
+        """Reconnect whatever the server has closed, as a persistent attacker would."""
+        self.still_open()
+        for kind in KINDS:
+            while len(self.sockets[kind]) < self._per_kind:
+                sock = socket.create_connection(
+                    self._address, timeout=5, source_address=(self._source, 0)
+                )
+                with self._lock:
+                    self.sockets[kind].append(sock)
+                self.opened += 1
+                sock.sendall(self._openings[kind])
 
     def __enter__(self) -> SlowClients:
         return self
