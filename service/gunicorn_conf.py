@@ -3,12 +3,14 @@ service.wsgi:app`. The app (and so its connection pool) is created in each worke
 before fork."""
 
 import ipaddress
+import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
 import gunicorn.http.wsgi
+import gunicorn.util
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 bind = os.environ.get("BIND") or f"0.0.0.0:{os.environ.get('PORT', '8000')}"
@@ -105,3 +107,19 @@ class _FromTrustedProxy:
 def on_exit(server) -> None:
     if _own_metrics_dir:
         shutil.rmtree(_own_metrics_dir, ignore_errors=True)
+
+
+def _problem_error(sock, status_int: int, reason: str, mesg: str) -> None:
+    """gunicorn's own refusals (a request it cannot parse, before the app sees it) as RFC 9457
+    documents like every other error, not HTML; nginx passes them through as it passes the app's.
+    Replaces gunicorn.util.write_error, which the workers look up at each call."""
+    problem = {"type": "about:blank", "title": reason, "status": status_int}
+    body = json.dumps({**problem, "detail": mesg or reason}).encode()
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
+        f"Content-Type: application/problem+json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    gunicorn.util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
+gunicorn.util.write_error = _problem_error

@@ -37,6 +37,7 @@ CAP = config.DEFAULTS["MAX_CONTENT_LENGTH"]
 PROMPT = 5.0  # seconds: generous, and far under gunicorn's 30 s worker timeout
 SLOW_PER_KIND = 10  # 30 slow connections in all: partial request lines, headers and bodies
 PROBLEM_MEMBERS = {"type", "title", "status", "detail"}
+MANY_FIELDS = b"".join(b"X-%d: a\r\n" % i for i in range(150))  # gunicorn takes 100
 
 
 @pytest.fixture(scope="module")
@@ -221,6 +222,21 @@ def test_a_body_over_the_cap_is_refused_by_the_proxy_and_one_at_the_cap_reaches_
 def test_requests_nginx_refuses_get_problem_documents(stack, request_bytes, status):
     _, proxy, _ = stack
     _raw_problem(raw_exchange(proxy.address, request_bytes, timeout=3), status)
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        (b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + MANY_FIELDS + b"\r\n", 431),
+        (b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: a\x01b\r\n\r\n", 400),
+    ],
+    ids=["more header fields than gunicorn takes", "control character in a header"],
+)
+def test_requests_gunicorn_refuses_behind_nginx_get_problem_documents(stack, request_bytes, status):
+    # nginx lets these through; gunicorn refuses them before the app runs, in its own words.
+    app, proxy, _ = stack
+    for address in (proxy.address, _address(app)):
+        _raw_problem(raw_exchange(address, request_bytes, timeout=3), status)
 
 
 def test_an_upstream_that_is_down_is_a_502_problem():
