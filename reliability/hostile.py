@@ -20,7 +20,7 @@ from reliability.harness import Gunicorn, Response
 from service import config
 
 SECTION = "hostile input"
-CAP = config.DEFAULTS["MAX_CONTENT_LENGTH"]  # 2 MiB
+CAP = config.Settings().MAX_CONTENT_LENGTH  # 2 MiB
 SLOW = 10.0  # seconds: any answer slower than this is a hang
 
 TABLES = (

@@ -2,11 +2,17 @@
 python:service.gunicorn_conf service.wsgi:app`. The app (and so its connection pool) is
 created in each worker, never before fork."""
 
+import ipaddress
+import json
 import os
 import shutil
 import sys
 import tempfile
 from pathlib import Path
+
+import gunicorn.http.wsgi
+import gunicorn.util
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from service import config as _config  # not `config`: gunicorn reads that name as a setting
 
@@ -23,8 +29,6 @@ timeout = _settings.GUNICORN_TIMEOUT
 # Under Docker's 10 s stop timeout, so SIGTERM ends in a clean exit rather than SIGKILL.
 graceful_timeout = _settings.GUNICORN_GRACEFUL_TIMEOUT
 keepalive = _settings.GUNICORN_KEEPALIVE
-# Whose X-Forwarded-* headers to believe: the proxy in front (see deploy/), no one else.
-forwarded_allow_ips = _settings.FORWARDED_ALLOW_IPS
 preload_app = False
 accesslog = None  # see logconfig_dict: the app writes the access lines
 errorlog = "-"
@@ -32,6 +36,13 @@ loglevel = _settings.LOG_LEVEL.lower()
 # Bounded request lines and headers: a client cannot make a worker buffer without limit.
 limit_request_line = 8190
 limit_request_fields = 100
+# Peers whose X-Forwarded-* headers are believed: the proxy in front (docker-compose.yml's nginx).
+# gunicorn itself takes only the scheme from them; post_worker_init takes the client address and
+# host. A comma-separated list of addresses or networks, or "*".
+forwarded_allow_ips = _settings.FORWARDED_ALLOW_IPS
+# gunicorn writes "Server: gunicorn" on every response from this module global, read per response;
+# naming the stack only helps someone looking for a known hole in it.
+gunicorn.http.wsgi.SERVER = "narrative-tracker"
 # Heartbeat files in memory: works on a read-only root filesystem and never blocks on disk.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
 # gunicorn's runtime control socket defaults to one path per user: several servers on a host
@@ -72,6 +83,51 @@ def child_exit(server, worker) -> None:
     multiprocess.mark_process_dead(worker.pid)
 
 
+def post_worker_init(worker) -> None:
+    worker.wsgi = _FromTrustedProxy(worker.wsgi, worker.cfg.forwarded_allow_ips)
+
+
+class _FromTrustedProxy:
+    """werkzeug's ProxyFix (client address from X-Forwarded-For, host from X-Forwarded-Host, one
+    proxy deep), applied only when the connection comes from forwarded_allow_ips: anyone else
+    could write those headers themselves."""
+
+    def __init__(self, app, allowed: list[str]) -> None:
+        self.app = app
+        self.behind_proxy = ProxyFix(app, x_for=1, x_proto=0, x_host=1)
+        self.everyone = "*" in allowed
+        self.networks = [ipaddress.ip_network(entry) for entry in allowed if entry != "*"]
+
+    def _trusted(self, address: str | None) -> bool:
+        if self.everyone:
+            return True
+        try:
+            peer = ipaddress.ip_address(address or "")
+        except ValueError:
+            return False
+        return any(peer in network for network in self.networks)
+
+    def __call__(self, environ, start_response):
+        app = self.behind_proxy if self._trusted(environ.get("REMOTE_ADDR")) else self.app
+        return app(environ, start_response)
+
+
 def on_exit(server) -> None:
     if _own_metrics_dir:
         shutil.rmtree(_own_metrics_dir, ignore_errors=True)
+
+
+def _problem_error(sock, status_int: int, reason: str, mesg: str) -> None:
+    """gunicorn's own refusals (a request it cannot parse, before the app sees it) as RFC 9457
+    documents like every other error, not HTML; nginx passes them through as it passes the app's.
+    Replaces gunicorn.util.write_error, which the workers look up at each call."""
+    problem = {"type": "about:blank", "title": reason, "status": status_int}
+    body = json.dumps({**problem, "detail": mesg or reason}).encode()
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
+        f"Content-Type: application/problem+json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    gunicorn.util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
+gunicorn.util.write_error = _problem_error

@@ -3,7 +3,8 @@
 No Docker daemon is needed. The compose file is validated against the vendored Compose
 Specification schema, the Dockerfile is linted with hadolint and checked structurally,
 and the commands the containers run (the compose `migrate` and `api` commands) are run
-here as plain processes against a real, freshly created PostgreSQL database.
+here as plain processes against a real, freshly created PostgreSQL database. The `nginx`
+service's configuration is rendered and run in front of gunicorn by tests/test_proxy.py.
 """
 
 from __future__ import annotations
@@ -210,6 +211,29 @@ def test_compose_service_invariants(compose):
             else {item.split("=", 1)[0] for item in environment}
         )
         assert "DATABASE_URL" in keys, f"{name} must receive DATABASE_URL"
+
+
+def test_compose_publishes_only_the_proxy(compose):
+    services = compose["services"]
+    api, proxy = services["api"], services["nginx"]
+    # The api is reachable only inside the compose network, through nginx.
+    assert "ports" not in api, "api must not publish a host port: clients go through nginx"
+    assert [str(port) for port in api.get("expose", [])] == ["8000"]
+    published = {name for name, service in services.items() if service.get("ports")}
+    assert published == {"nginx"}, f"only nginx may publish ports, not {published - {'nginx'}}"
+    assert proxy["ports"] == ["${API_PORT:-8000}:8080"]
+    assert proxy["environment"]["API_UPSTREAM"] == "api:8000"
+    assert proxy["environment"]["PROXY_LISTEN"] == "8080"
+    assert proxy["depends_on"]["api"]["condition"] == "service_healthy"
+    # The official image, pinned to a release (its templates/ mechanism renders the config).
+    image = proxy["image"]
+    assert re.fullmatch(r"nginx:\d+\.\d+(\.\d+)?-alpine(@sha256:[0-9a-f]{64})?", image), image
+    assert "build" not in proxy
+    mounts = [volume.split(":") for volume in proxy["volumes"]]
+    assert ["./deploy/nginx/templates", "/etc/nginx/templates", "ro"] in mounts
+    assert (REPO_ROOT / "deploy" / "nginx" / "templates" / "default.conf.template").is_file()
+    # gunicorn believes the proxy's X-Forwarded-* (the api has no other peers).
+    assert api["environment"]["FORWARDED_ALLOW_IPS"] == "${FORWARDED_ALLOW_IPS:-*}"
 
 
 # --------------------------------------------------------------------------- Dockerfile
