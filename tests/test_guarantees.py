@@ -1,0 +1,174 @@
+"""What comments in the code promise, pinned: each test here fails when its mechanism is taken
+out (the mutation each one was checked against is named in its docstring)."""
+
+import json
+import random
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import psycopg
+import pytest
+from flask import Flask
+
+from service import create_app
+from service.web.problems import problem
+from tests.factories import narrative_body, sighting_body
+from tests.live import admin_key, gunicorn
+from tests.test_operations import fresh_key, make_app  # noqa: F401 - a fixture
+
+
+def test_a_revoked_key_stops_working_at_once_in_the_serving_process(make_app, conn):  # noqa: F811
+    """Mutation: drop `auth.forget(key_id)` from the revoke view (the cache keeps the key)."""
+    app = make_app(AUTH_CACHE_SECONDS=300)
+    client = app.test_client()
+    admin = {"Authorization": f"Bearer {fresh_key(conn, 'admin')}"}
+    issued = client.post(
+        "/v1/keys", json={"name": f"short-{uuid.uuid4().hex[:6]}", "role": "reader"}, headers=admin
+    )
+    victim = {"Authorization": f"Bearer {issued.get_json()['key']}"}
+    assert client.get("/v1/me", headers=victim).status_code == 200  # now cached for 300 s
+
+    assert client.delete(f"/v1/keys/{issued.get_json()['id']}", headers=admin).status_code == 200
+
+    assert client.get("/v1/me", headers=victim).status_code == 401
+
+
+def test_a_key_over_its_limit_tells_the_other_processes(make_app, conn):  # noqa: F811
+    """Mutation: sync only every SYNC_SECONDS, not also when a key goes over its limit (the
+    other processes would go on serving it from their own, older count)."""
+    headers = {"Authorization": f"Bearer {fresh_key(conn)}"}
+    one, other = make_app(RATE_LIMIT_PER_MINUTE=3), make_app(RATE_LIMIT_PER_MINUTE=3)
+
+    served = [one.test_client().get("/v1/me", headers=headers).status_code for _ in range(4)]
+
+    assert served == [200, 200, 200, 429]
+    assert other.test_client().get("/v1/me", headers=headers).status_code == 429
+
+
+def test_after_a_pool_timeout_requests_fail_fast_without_asking_the_pool(api_keys):
+    """Mutation: drop the FAIL_FAST_SECONDS window in service/db.py (every request would wait
+    DB_POOL_TIMEOUT for a database known to be down, holding every worker)."""
+    app = create_app(
+        {
+            "DATABASE_URL": "postgresql://nobody@127.0.0.1:9/none",  # nothing listens there
+            "DB_POOL_TIMEOUT": 0.3,
+            "AUTH_CACHE_SECONDS": 0,
+        }
+    )
+    pool = app.extensions["narratives.db"].pool
+    headers = {"Authorization": f"Bearer {api_keys['reader']}"}
+    try:
+        first = app.test_client().get("/v1/narratives", headers=headers)
+        asked = pool.get_stats().get("requests_num", 0)
+        second = app.test_client().get("/v1/narratives", headers=headers)
+        asked_again = pool.get_stats().get("requests_num", 0)
+    finally:
+        app.extensions["narratives.db"].close()
+
+    assert first.status_code == second.status_code == 503
+    assert asked >= 1
+    assert asked_again == asked, "the second request went to the pool instead of failing fast"
+
+
+def test_problem_details_are_valid_json_whatever_the_input_held():
+    """Mutation: drop `_printable` in service/web/problems.py (a lone surrogate from input would
+    make the problem itself fail to serialise: a 500 instead of the 4xx)."""
+    app = Flask(__name__)
+    hostile = "no narrative '\ud800\x1b[31m\x00'"
+    with app.test_request_context("/v1/narratives/x"):
+        response = problem(
+            404, "Not Found", hostile, errors={"\udfff\x07": ["Unknown field."]}, kind="not-found"
+        )
+    raw = response.get_data()
+    body = json.loads(raw)
+    assert body["detail"] == "no narrative '?\x1b[31m\x00'"  # the surrogate replaced
+    assert all(byte >= 0x20 for byte in raw), "control characters must be escaped"
+    assert list(body["errors"]) == ["?\x07"]
+
+
+@pytest.fixture(scope="module")
+def one_monitor(migrated_database):
+    with migrated_database("monitor") as url:
+        key = admin_key(url, "monitor-admin")
+        with gunicorn(url, workers=4) as live:
+            live.authorize(key)
+            yield live, url
+
+
+def _post_concurrently(server, batches_by_monitor: list[tuple[str | None, list[list]]]):
+    """Each monitor (its key, its batches) posts its batches in turn, all monitors at once, in
+    rounds: every monitor's first batch together, then every second one, and so on."""
+    rounds = threading.Barrier(len(batches_by_monitor))
+
+    def monitor(job) -> list[int]:
+        key, batches = job
+        headers = {"Authorization": f"Bearer {key}"} if key else None
+        statuses = []
+        for batch in batches:
+            rounds.wait()
+            body = {"sightings": batch}
+            statuses.append(server.request("POST", "/v1/sightings", body, headers=headers)[0])
+        return statuses
+
+    with ThreadPoolExecutor(max_workers=len(batches_by_monitor)) as pool:
+        return [s for result in pool.map(monitor, batches_by_monitor) for s in result]
+
+
+def _stored(url: str, slug: str) -> tuple[int, int, int]:
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "SELECT count(*), count(DISTINCT url_normalized), count(DISTINCT external_id)"
+            "  FROM sightings s JOIN narratives n ON n.id = s.narrative_id WHERE n.slug = %s",
+            (slug,),
+        ).fetchone()
+
+
+def test_one_keys_batches_sharing_external_ids_neither_deadlock_nor_duplicate(one_monitor):
+    """Mutation: drop the per-key advisory lock in repo.sightings.insert_many. Two series whose
+    external_ids run in opposite URL orders make two batches take the (key, external_id)
+    index entries in opposite orders: a deadlock (a 503) without the lock."""
+    server, url = one_monitor
+    slug = f"overlap-{uuid.uuid4().hex[:8]}"
+    assert server.request("POST", "/v1/narratives", narrative_body(slug=slug))[0] == 201
+    n, rounds = 150, 5
+
+    def series(kind: str, round_: int) -> list[dict]:
+        """x: external_ids in URL order; y: the same ids in reverse URL order."""
+        return [
+            sighting_body(
+                slug,
+                url=f"https://{kind}.example/{round_}/{i:03d}",
+                external_id=f"e-{round_}-{(i if kind == 'x' else n - 1 - i):03d}",
+            )
+            for i in range(n)
+        ]
+
+    jobs = [(None, [series("xy"[monitor % 2], r) for r in range(rounds)]) for monitor in range(8)]
+    statuses = _post_concurrently(server, jobs)
+
+    assert set(statuses) == {200}, statuses
+    stored, _, distinct_ids = _stored(url, slug)
+    assert stored == distinct_ids == n * rounds, "one sighting per external_id"
+
+
+def test_many_keys_batches_sharing_urls_neither_deadlock_nor_duplicate(one_monitor):
+    """Mutation: drop the identity ORDER BY of the batch INSERT in repo.sightings. Keys posting
+    the same URLs in opposite orders then lock the (narrative, url) index entries in opposite
+    orders: a deadlock (a 503) without it."""
+    server, url = one_monitor
+    slug = f"shared-{uuid.uuid4().hex[:8]}"
+    assert server.request("POST", "/v1/narratives", narrative_body(slug=slug))[0] == 201
+    items = [sighting_body(slug, url=f"https://z.example/{i:03d}") for i in range(150)]
+    jobs = []
+    for monitor in range(8):
+        rng = random.Random(100 + monitor)
+        key = admin_key(url, f"monitor-{slug}-{monitor}")
+        batches = [sorted(rng.sample(items, 100), key=lambda item: item["url"]) for _ in range(3)]
+        jobs.append((key, batches if monitor % 2 else [b[::-1] for b in batches]))
+
+    statuses = _post_concurrently(server, jobs)
+
+    assert set(statuses) == {200}, statuses
+    stored, distinct_urls, _ = _stored(url, slug)
+    assert stored == distinct_urls <= len(items), "one sighting per URL"
