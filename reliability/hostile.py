@@ -193,4 +193,12 @@ NARRATIVE_OTHER = ["slug", "tags.0", "aliases.0.language", "parent"]
 SIGHTING_TEXT = ["quote", "source.name", "actor.name", "actor.role", "external_id"]
 SIGHTING_OTHER = ["narrative", "url", "language", "country", "observed_at", "source.kind"]
 REBUTTAL_TEXT = ["statement", "issuer.name", "issuer.role", "issuer.organization"]
-REBUTTAL_OTHER = ["narratives.0", "url", "language", "issuer.country", "verdict", "published_at"]
+REBUTTAL_OTHER = [
+    "narratives.0",
+    "url",
+    "language",
+    "issuer.country",
+    "issuer.kind",
+    "verdict",
+    "published_at",
+]

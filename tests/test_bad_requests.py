@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 import service
+from service import db
 from tests.factories import create_rebuttal, narrative_body, sighting_body
 from tests.problems import BAD_URL, MISSING, assert_problem, snapshot
 
@@ -179,7 +180,7 @@ def test_unhandled_exception_is_an_opaque_500(database_url, api_keys):
             "/boom", headers={"Authorization": f"Bearer {api_keys['reader']}"}
         )
     finally:
-        app.extensions["narratives.db"].close()
+        app.extensions[db.EXTENSION].close()
     assert_problem(response, 500, "internal")
     text = response.get_data(as_text=True)
     assert "secret" not in text

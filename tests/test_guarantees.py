@@ -10,7 +10,7 @@ import psycopg
 import pytest
 from flask import Flask
 
-from service import create_app
+from service import create_app, db
 from service.web.problems import problem
 from tests.factories import narrative_body, sighting_body
 from tests.live import admin_key, gunicorn
@@ -55,7 +55,7 @@ def test_after_a_pool_timeout_requests_fail_fast_without_asking_the_pool(api_key
             "AUTH_CACHE_SECONDS": 0,
         }
     )
-    pool = app.extensions["narratives.db"].pool
+    pool = app.extensions[db.EXTENSION].pool
     headers = {"Authorization": f"Bearer {api_keys['reader']}"}
     try:
         first = app.test_client().get("/v1/narratives", headers=headers)
@@ -63,7 +63,7 @@ def test_after_a_pool_timeout_requests_fail_fast_without_asking_the_pool(api_key
         second = app.test_client().get("/v1/narratives", headers=headers)
         asked_again = pool.get_stats().get("requests_num", 0)
     finally:
-        app.extensions["narratives.db"].close()
+        app.extensions[db.EXTENSION].close()
 
     assert first.status_code == second.status_code == 503
     assert asked >= 1

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from service import create_app
+from service import create_app, db
 from service.logs import JsonFormatter
 from service.web import auth
 from tests.factories import narrative_body, sighting_body
@@ -30,14 +30,14 @@ def make_app(database_url, conn):
                 **settings,
             }
         )
-        app.extensions["narratives.db"].override = conn
+        app.extensions[db.EXTENSION].override = conn
         made.append(app)
         return app
 
     yield make
     for app in made:
-        app.extensions["narratives.db"].override = None
-        app.extensions["narratives.db"].close()
+        app.extensions[db.EXTENSION].override = None
+        app.extensions[db.EXTENSION].close()
 
 
 def metric(text: str, name: str, **labels: str) -> float:
@@ -180,7 +180,7 @@ def test_without_a_database_requests_get_503_and_liveness_stays_up(api_keys):
         ready = client.get("/readyz")
         live = client.get("/healthz")
     finally:
-        app.extensions["narratives.db"].close()
+        app.extensions[db.EXTENSION].close()
 
     assert keyed.status_code == 503
     assert keyed.content_type == "application/problem+json"

@@ -203,7 +203,9 @@ def test_review_marks_false_positive_and_status_filters(client, narrative):
     assert response.get_json()["status"] == "false_positive"
     confirmed = client.get("/v1/sightings?status=false_positive").get_json()["items"]
     assert [s["id"] for s in confirmed] == [wrong["id"]]
-    assert kept["id"] != wrong["id"]
+    unreviewed = client.get("/v1/sightings?status=unreviewed").get_json()["items"]
+    assert kept["id"] in [s["id"] for s in unreviewed]
+    assert wrong["id"] not in [s["id"] for s in unreviewed]
 
 
 def test_patch_moves_a_sighting_and_corrects_fields(client, narrative):

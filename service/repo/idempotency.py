@@ -57,14 +57,6 @@ def store(
     )
 
 
-def release(conn: Connection, *, key_name: str, key: str) -> None:
-    """Give up a claim whose request failed, so a retry is processed afresh."""
-    conn.execute(
-        "DELETE FROM idempotency_keys WHERE key_name = %(key_name)s AND idempotency_key = %(key)s",
-        {"key_name": key_name, "key": key},
-    )
-
-
 def purge(conn: Connection, *, older_than_hours: int) -> int:
     return conn.execute(
         "DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(hours => %s)",

@@ -20,6 +20,8 @@ from prometheus_client import (
     generate_latest,
 )
 
+from service import db
+
 REQUESTS = Counter(
     "narratives_http_requests_total", "HTTP requests answered.", ["method", "route", "status"]
 )
@@ -80,7 +82,7 @@ def _sample_pool() -> None:
     if now - _last_pool_sample < _POOL_EVERY_SECONDS:
         return
     _last_pool_sample = now
-    stats = current_app.extensions["narratives.db"].pool.get_stats()
+    stats = current_app.extensions[db.EXTENSION].pool.get_stats()
     size, available = stats.get("pool_size", 0), stats.get("pool_available", 0)
     POOL.labels("open").set(size)
     POOL.labels("in_use").set(size - available)

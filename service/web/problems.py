@@ -26,7 +26,7 @@ RETRY_AFTER_SECONDS = 5
 
 # Constraint name -> (field the client should fix, message). The schemas are meant to refuse
 # everything a CHECK would; a constraint not listed here is reported against the body as a whole.
-_CONSTRAINT_FIELDS = {
+CONSTRAINT_FIELDS = {
     "narratives_slug_key": ("slug", "A narrative with this slug already exists."),
     "narratives_parent_fkey": ("parent", "The parent narrative does not exist."),
     "narratives_parent_not_self": ("parent", "A narrative cannot be its own parent."),
@@ -147,7 +147,7 @@ def _http_problem(error: HTTPException) -> Response:
 
 def _database_problem(error: psycopg.Error) -> Response:
     constraint = getattr(error.diag, "constraint_name", None) or ""
-    field, message = _CONSTRAINT_FIELDS.get(constraint, ("_body", None))
+    field, message = CONSTRAINT_FIELDS.get(constraint, ("_body", None))
     if isinstance(error, pg.UniqueViolation):
         message = message or "The record conflicts with an existing one."
         return problem(409, "Conflict", message, kind="conflict", errors={field: [message]})
