@@ -128,3 +128,22 @@ def _stored(conn: psycopg.Connection, slug: str) -> int:
         " WHERE n.slug = %s",
         (slug,),
     ).fetchone()[0]
+
+
+def test_two_editors_with_the_same_etag_cannot_both_write(server):
+    outcomes = []
+    for _ in range(TRIALS):
+        slug = f"etag-{uuid.uuid4().hex[:10]}"
+        assert server.request("POST", "/v1/narratives", narrative_body(slug=slug))[0] == 201
+        tag = server.request("GET", f"/v1/narratives/{slug}")[1]["ETag"]
+        statuses = _at_once(
+            *(
+                lambda title=title: server.request(
+                    "PATCH", f"/v1/narratives/{slug}", {"title": title}, {"If-Match": tag}
+                )[0]
+                for title in ("First editor", "Second editor")
+            )
+        )
+        outcomes.append(sorted(statuses))
+    # The lock taken before the comparison: the second write sees the first one's new ETag.
+    assert all(pair == [200, 412] for pair in outcomes), outcomes

@@ -21,6 +21,10 @@ records narratives from any actor and lets the evidence speak.
 Conventions: JSON in and out, `snake_case`, timestamps RFC 3339 in UTC. Unknown fields are
 rejected with 422. Lists return `{"items": [...], "next_cursor": "..." | null}` and page with
 opaque keyset cursors. Every error is an RFC 9457 `application/problem+json` document.
+
+Conditional requests: every successful GET carries a strong `ETag` and answers `304 Not
+Modified` to an `If-None-Match` that names it; `PATCH` and `DELETE` accept `If-Match` and answer
+`412 Precondition Failed` when the resource changed since it was read (the header is optional).
 """
 
 

@@ -12,6 +12,7 @@ from service.repo import narratives as repo
 from service.repo import rebuttals as rebuttals_repo
 from service.repo import sightings as sightings_repo
 from service.repo.pages import Page
+from service.repo.updates import lock_row
 from service.schemas.common import kebab, names_an_id
 from service.schemas.narratives import (
     NarrativeIn,
@@ -22,7 +23,7 @@ from service.schemas.narratives import (
 )
 from service.schemas.rebuttals import NarrativeRebuttalQuery, RebuttalPage
 from service.schemas.sightings import NarrativeSightingQuery, SightingPage
-from service.web import auth
+from service.web import auth, conditional
 from service.web.pagination import paginated
 from service.web.problems import not_found, unprocessable
 
@@ -74,10 +75,14 @@ class NarrativeByRef(MethodView):
     @blp.requires("editor")
     @blp.arguments(NarrativePatch)
     @blp.response(200, NarrativeOut)
+    @blp.alt_response(
+        412, response="PRECONDITION_FAILED", description="If-Match named an old version."
+    )
     def patch(self, changes: dict[str, Any], ref: str):
         """Change some fields; `aliases`, `keywords` and `tags` replace the whole list."""
         with db.transaction() as conn:
             narrative = narrative_or_404(conn, ref)
+            _unchanged_since_read(conn, narrative["id"], ref)
             if "parent" in changes:
                 changes["parent_id"] = _parent_id(conn, changes.pop("parent"), narrative["id"])
             repo.update(conn, narrative["id"], changes, by=auth.current_key_name())
@@ -85,10 +90,14 @@ class NarrativeByRef(MethodView):
 
     @blp.requires("editor")
     @blp.response(204)
+    @blp.alt_response(
+        412, response="PRECONDITION_FAILED", description="If-Match named an old version."
+    )
     def delete(self, ref: str):
         """Archive a narrative: it leaves default lists but keeps its sightings and rebuttals."""
         with db.transaction() as conn:
             narrative = narrative_or_404(conn, ref)
+            _unchanged_since_read(conn, narrative["id"], ref)
             repo.archive(conn, narrative["id"], by=auth.current_key_name())
 
 
@@ -128,3 +137,17 @@ def _parent_id(conn: Connection, ref: str | None, child_id: Any) -> Any:
     if child_id is not None and repo.creates_cycle(conn, child_id, parent["id"]):
         unprocessable("parent", "A narrative cannot descend from itself.")
     return parent["id"]
+
+
+_OUT = NarrativeOut()
+
+
+def _unchanged_since_read(conn: Connection, id_: Any, ref: str) -> None:
+    """With If-Match, a 412 unless the narrative is as the client last read it."""
+    conditional.require_current(
+        lock=lambda: lock_row(conn, "narratives", id_),
+        current=lambda: repo.get(conn, id_),
+        schema=_OUT,
+        kind="narrative",
+        ref=ref,
+    )

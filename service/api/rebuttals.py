@@ -11,6 +11,7 @@ from service.api.blueprint import Blueprint
 from service.api.lookups import narrative_for_write, narrative_or_404
 from service.repo import rebuttals as repo
 from service.repo.pages import Page
+from service.repo.updates import lock_row
 from service.schemas.rebuttals import (
     RebuttalIn,
     RebuttalOut,
@@ -18,7 +19,7 @@ from service.schemas.rebuttals import (
     RebuttalPatch,
     RebuttalQuery,
 )
-from service.web import auth
+from service.web import auth, conditional
 from service.web.pagination import paginated
 from service.web.problems import not_found
 
@@ -67,11 +68,15 @@ class RebuttalById(MethodView):
     @blp.requires("editor")
     @blp.arguments(RebuttalPatch)
     @blp.response(200, RebuttalOut)
+    @blp.alt_response(
+        412, response="PRECONDITION_FAILED", description="If-Match named an old version."
+    )
     def patch(self, changes: dict[str, Any], rebuttal_id: uuid.UUID):
         """Correct a rebuttal; `narratives` replaces the whole list."""
         with db.transaction() as conn:
             if repo.get(conn, rebuttal_id) is None:
                 not_found("rebuttal", str(rebuttal_id))
+            _unchanged_since_read(conn, rebuttal_id)
             repo.update(conn, rebuttal_id, changes, by=auth.current_key_name())
             if "narratives" in changes:
                 repo.link(conn, rebuttal_id, _narrative_ids(conn, changes["narratives"]))
@@ -80,9 +85,13 @@ class RebuttalById(MethodView):
 
     @blp.requires("editor")
     @blp.response(204)
+    @blp.alt_response(
+        412, response="PRECONDITION_FAILED", description="If-Match named an old version."
+    )
     def delete(self, rebuttal_id: uuid.UUID):
         """Delete a rebuttal recorded in error."""
         with db.transaction(attributed=True) as conn:
+            _unchanged_since_read(conn, rebuttal_id)
             if not repo.delete(conn, rebuttal_id):
                 not_found("rebuttal", str(rebuttal_id))
 
@@ -94,3 +103,17 @@ def _narrative_ids(conn: Connection, refs: list[str]) -> list[uuid.UUID]:
         if narrative_id not in ids:
             ids.append(narrative_id)
     return ids
+
+
+_OUT = RebuttalOut()
+
+
+def _unchanged_since_read(conn: Connection, id_: uuid.UUID) -> None:
+    """With If-Match, a 412 unless the rebuttal is as the client last read it."""
+    conditional.require_current(
+        lock=lambda: lock_row(conn, "rebuttals", id_),
+        current=lambda: repo.get(conn, id_),
+        schema=_OUT,
+        kind="rebuttal",
+        ref=str(id_),
+    )

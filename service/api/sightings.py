@@ -13,6 +13,7 @@ from service.api.lookups import narrative_for_write, narrative_or_404
 from service.domain import ingest, urls
 from service.repo import sightings as repo
 from service.repo.pages import Page
+from service.repo.updates import lock_row
 from service.schemas.sightings import (
     OK_RESPONSE,
     REQUEST_BODY,
@@ -26,7 +27,7 @@ from service.schemas.sightings import (
     SightingPost,
     SightingQuery,
 )
-from service.web import auth, metrics
+from service.web import auth, conditional, metrics
 from service.web.idempotency import idempotent
 from service.web.jsonio import rows_response
 from service.web.pagination import paginated
@@ -143,17 +144,30 @@ class SightingById(MethodView):
     @blp.requires("editor")
     @blp.arguments(SightingPatch)
     @blp.response(200, SightingOut)
+    @blp.alt_response(
+        412, response="PRECONDITION_FAILED", description="If-Match named an old version."
+    )
     def patch(self, changes: dict[str, Any], sighting_id: uuid.UUID):
         """Review (`status`) or correct a sighting; `narrative` moves it to another narrative."""
         with db.transaction() as conn:
             if repo.get(conn, sighting_id) is None:
                 not_found("sighting", str(sighting_id))
+            conditional.require_current(
+                lock=lambda: lock_row(conn, "sightings", sighting_id),
+                current=lambda: repo.get(conn, sighting_id),
+                schema=_OUT,
+                kind="sighting",
+                ref=str(sighting_id),
+            )
             if "narrative" in changes:
                 narrative = narrative_for_write(conn, changes.pop("narrative"), "narrative")
                 changes["narrative_id"] = narrative["id"]
             repo.update(conn, sighting_id, changes, by=auth.current_key_name())
             # Deleted meanwhile by another request: say so rather than answer an empty 200.
             return repo.get(conn, sighting_id) or not_found("sighting", str(sighting_id))
+
+
+_OUT = SightingOut()
 
 
 def document(spec) -> None:

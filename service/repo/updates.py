@@ -29,3 +29,15 @@ def update_columns(
         ),
         {**{name: changes[name] for name in columns}, "id": id_, "by": by},
     )
+
+
+# Tables whose rows a conditional write locks (names from this fixed set only).
+_LOCKABLE = frozenset({"narratives", "sightings", "rebuttals"})
+
+
+def lock_row(conn: Connection, table: str, id_: uuid.UUID) -> bool:
+    """Lock one row FOR UPDATE until the transaction ends; False if it does not exist."""
+    if table not in _LOCKABLE:
+        raise ValueError(f"not a lockable table: {table}")
+    query = sql.SQL("SELECT 1 FROM {} WHERE id = %(id)s FOR UPDATE").format(sql.Identifier(table))
+    return conn.execute(query, {"id": id_}).fetchone() is not None

@@ -7,7 +7,8 @@ down on the way in and bottom up on the way out:
   in:  request id (so every later problem carries one) -> who is calling (401) -> how often
        (429) -> what they sent (413, 415) -> the view (idempotency and JSON parsing are
        per view: `@idempotent`, `@blp.arguments`, `body.json_body()`)
-  out: access line -> metrics -> rate-limit headers -> id, content and cache policy headers
+  out: ETag (or 304, so the log and metrics see the status sent) -> access line -> metrics ->
+       rate-limit headers -> id, content and cache policy headers
 
 Failures anywhere become RFC 9457 problems (`problems`), and JSON goes out through orjson
 (`jsonio`).
@@ -15,7 +16,17 @@ Failures anywhere become RFC 9457 problems (`problems`), and JSON goes out throu
 
 from flask import Flask
 
-from service.web import access, auth, body, context, jsonio, metrics, problems, ratelimit
+from service.web import (
+    access,
+    auth,
+    body,
+    conditional,
+    context,
+    jsonio,
+    metrics,
+    problems,
+    ratelimit,
+)
 
 
 def init_app(app: Flask) -> None:
@@ -27,3 +38,4 @@ def init_app(app: Flask) -> None:
     body.init_app(app)
     metrics.init_app(app)
     access.init_app(app)
+    conditional.init_app(app)
