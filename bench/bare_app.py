@@ -50,6 +50,8 @@ _COLUMNS = (
     "country",
     "external_id",
     "confidence",
+    "reported_in_url",
+    "reported_in_name",
     "content_key",
 )
 
@@ -75,6 +77,7 @@ def _ref(ref: str) -> dict[str, Any]:
 
 def _row(item: dict[str, Any]) -> dict[str, Any]:
     actor = item.get("actor") or {}
+    reported_in = item.get("reported_in") or {}
     url = item.get("url")
     row = {
         "narrative": item["narrative"],
@@ -90,6 +93,8 @@ def _row(item: dict[str, Any]) -> dict[str, Any]:
         "country": item.get("country"),
         "external_id": item.get("external_id"),
         "confidence": item.get("confidence"),
+        "reported_in_url": reported_in.get("url"),
+        "reported_in_name": reported_in.get("name"),
     }
     row["content_key"] = content_key(row)  # None when there is a URL or an external_id
     return row

@@ -32,18 +32,20 @@ KEY_LOCK = "SELECT pg_advisory_xact_lock(hashtext('sightings:' || %s))"
 INSERT_MANY = """
 INSERT INTO sightings (id, narrative_id, observed_at, url, url_normalized, source_name,
                        source_kind, actor_name, actor_role, quote, language, country,
-                       external_id, confidence, content_key, reported_by)
+                       external_id, confidence, reported_in_url, reported_in_name, content_key,
+                       reported_by)
 SELECT t.id, t.narrative_id, t.observed_at, t.url, t.url_normalized, t.source_name,
        t.source_kind, t.actor_name, t.actor_role, t.quote, t.language, t.country,
-       t.external_id, t.confidence, t.content_key, %(by)s
+       t.external_id, t.confidence, t.reported_in_url, t.reported_in_name, t.content_key, %(by)s
   FROM unnest(%(id)s::uuid[], %(narrative_id)s::uuid[], %(observed_at)s::timestamptz[],
               %(url)s::text[], %(url_normalized)s::text[], %(source_name)s::text[],
               %(source_kind)s::text[], %(actor_name)s::text[], %(actor_role)s::text[],
               %(quote)s::text[], %(language)s::text[], %(country)s::text[],
-              %(external_id)s::text[], %(confidence)s::real[], %(content_key)s::text[])
+              %(external_id)s::text[], %(confidence)s::real[], %(reported_in_url)s::text[],
+              %(reported_in_name)s::text[], %(content_key)s::text[])
        AS t (id, narrative_id, observed_at, url, url_normalized, source_name, source_kind,
              actor_name, actor_role, quote, language, country, external_id, confidence,
-             content_key)
+             reported_in_url, reported_in_name, content_key)
  ORDER BY t.narrative_id, t.url_normalized, t.content_key, t.external_id
 ON CONFLICT DO NOTHING
 RETURNING id
@@ -56,7 +58,10 @@ SELECT s.id, s.observed_at, s.url, s.url_normalized, s.quote, s.language, s.coun
        json_build_object('id', n.id, 'slug', n.slug, 'title', n.title) AS narrative,
        json_build_object('name', s.source_name, 'kind', s.source_kind) AS source,
        CASE WHEN s.actor_name IS NULL THEN NULL
-            ELSE json_build_object('name', s.actor_name, 'role', s.actor_role) END AS actor
+            ELSE json_build_object('name', s.actor_name, 'role', s.actor_role) END AS actor,
+       CASE WHEN s.reported_in_name IS NULL THEN NULL
+            ELSE json_build_object('url', s.reported_in_url, 'name', s.reported_in_name)
+       END AS reported_in
   FROM sightings s
   JOIN narratives n ON n.id = s.narrative_id
 """

@@ -1,6 +1,8 @@
 """Demo data: the seed articles' narratives, sightings and rebuttals load, once, and read back
 through the API as a newsroom tool would see them."""
 
+from urllib.parse import urlsplit
+
 import pytest
 
 from service.ops import demo
@@ -58,3 +60,59 @@ def test_rebuttals_name_issuers_and_offices(client, loaded):
     issuers = {r["issuer"]["name"] for r in items}
     assert {"Mykhailo Podolyak", "Emmanuel Macron", "Alicia Kearns"} <= issuers
     assert all(r["url"].startswith("https://") for r in items)
+
+
+def _an_article(url: str) -> bool:
+    """A page a reader can open and read: an http(s) URL naming a document, not a search or
+    a listing (no query, a path of its own, no search segment)."""
+    parts = urlsplit(url)
+    segments = [s for s in parts.path.split("/") if s]
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.netloc)
+        and not parts.query
+        and bool(segments)
+        and not any("search" in s.lower() for s in segments)
+    )
+
+
+def test_every_demo_sighting_links_an_article(client, loaded):
+    items = client.get("/v1/sightings?limit=200").get_json()["items"]
+
+    assert len(items) == len(demo.dataset()["sightings"])
+    for sighting in items:
+        links = [sighting["url"], (sighting["reported_in"] or {}).get("url")]
+        assert any(links), sighting
+        assert all(_an_article(link) for link in links if link), sighting
+
+
+def test_every_demo_rebuttal_links_an_article(client, loaded):
+    items = client.get("/v1/rebuttals?limit=200").get_json()["items"]
+
+    assert len(items) == len(demo.dataset()["rebuttals"])
+    assert all(_an_article(r["url"]) for r in items), [r["url"] for r in items]
+
+
+def test_the_dw_search_page_is_no_article():
+    search = "https://www.dw.com/search/?languageCode=en&item=Russian%20intel%20heads"
+
+    assert not _an_article(search)
+    assert not _an_article("https://www.dw.com/")
+    assert _an_article(
+        "https://www.dw.com/en/russian-intel-heads-allege-western-support-for-moscow-attack/a-68671023"
+    )
+
+
+@pytest.mark.parametrize("slug", [n["slug"] for n in demo.dataset()["narratives"]])
+def test_every_exported_demo_sighting_carries_its_link(client, loaded, slug):
+    sightings = client.get(f"/v1/narratives/{slug}/sightings?limit=200").get_json()["items"]
+    bundle = client.get(
+        f"/v1/narratives/{slug}/stix", headers={"Accept": "application/json"}
+    ).get_json()
+
+    exported = [o for o in bundle["objects"] if o["type"] == "sighting"]
+    assert len(exported) == len(sightings)
+    for sro in exported:
+        assert sro["external_references"] and all(
+            _an_article(r["url"]) for r in sro["external_references"]
+        )

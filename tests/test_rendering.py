@@ -68,3 +68,15 @@ def test_batch_result_equals_the_schema_dump(client, world):
 
     assert body == SightingBatchOut().dump(body)
     assert set(body["results"][1]) == {"index", "status", "errors"}
+
+
+def test_where_a_sighting_was_reported_renders_as_the_schema_does(client, world):
+    dw = {"url": "https://www.dw.com/en/a-68671023", "name": "DW"}
+    create_sighting(client, "ukrainian-window", reported_in=dw)
+    create_sighting(client, "ukrainian-window", reported_in={"name": "TASS"})
+
+    page = client.get("/v1/sightings").get_json()
+
+    assert page == json.loads(json.dumps(SightingPage().dump(SightingPage().load(page))))
+    reports = [s["reported_in"] for s in page["items"]]
+    assert dw in reports and {"url": None, "name": "TASS"} in reports and None in reports

@@ -27,14 +27,17 @@ SELECT n.id, n.slug, n.title, n.summary, n.tags, n.status, n.parent_id,
   FROM narratives n
 """)
 
-# Sightings in the API's nested shape. (When sightings gain a `reported_in` {url, name}, select
-# it here too: the builders already use it.)
+# Sightings in the API's nested shape, with where each was reported: for a statement heard in a
+# video, that report is the only page a reader of the export can open.
 _SIGHTING_COLUMNS = sql.SQL("""
        s.id, s.narrative_id, s.observed_at, s.url, s.quote, s.language, s.country,
        s.created_at, s.updated_at,
        json_build_object('name', s.source_name, 'kind', s.source_kind) AS source,
        CASE WHEN s.actor_name IS NULL THEN NULL
-            ELSE json_build_object('name', s.actor_name, 'role', s.actor_role) END AS actor
+            ELSE json_build_object('name', s.actor_name, 'role', s.actor_role) END AS actor,
+       CASE WHEN s.reported_in_name IS NULL THEN NULL
+            ELSE json_build_object('url', s.reported_in_url, 'name', s.reported_in_name)
+       END AS reported_in
 """)
 
 

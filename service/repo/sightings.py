@@ -20,7 +20,10 @@ SELECT s.id, s.observed_at, s.url, s.url_normalized, s.quote, s.language, s.coun
        json_build_object('id', n.id, 'slug', n.slug, 'title', n.title) AS narrative,
        json_build_object('name', s.source_name, 'kind', s.source_kind) AS source,
        CASE WHEN s.actor_name IS NULL THEN NULL
-            ELSE json_build_object('name', s.actor_name, 'role', s.actor_role) END AS actor
+            ELSE json_build_object('name', s.actor_name, 'role', s.actor_role) END AS actor,
+       CASE WHEN s.reported_in_name IS NULL THEN NULL
+            ELSE json_build_object('url', s.reported_in_url, 'name', s.reported_in_name)
+       END AS reported_in
   FROM sightings s
   JOIN narratives n ON n.id = s.narrative_id
 """
@@ -40,6 +43,8 @@ COLUMNS = (
     "country",
     "external_id",
     "confidence",
+    "reported_in_url",
+    "reported_in_name",
     "status",
 )
 
@@ -60,18 +65,20 @@ def insert(conn: Connection, data: dict[str, Any], *, by: str) -> tuple[uuid.UUI
 _INSERT_MANY = """
 INSERT INTO sightings (id, narrative_id, observed_at, url, url_normalized, source_name,
                        source_kind, actor_name, actor_role, quote, language, country,
-                       external_id, confidence, content_key, reported_by)
+                       external_id, confidence, reported_in_url, reported_in_name, content_key,
+                       reported_by)
 SELECT t.id, t.narrative_id, t.observed_at, t.url, t.url_normalized, t.source_name,
        t.source_kind, t.actor_name, t.actor_role, t.quote, t.language, t.country,
-       t.external_id, t.confidence, t.content_key, %(by)s
+       t.external_id, t.confidence, t.reported_in_url, t.reported_in_name, t.content_key, %(by)s
   FROM unnest(%(id)s::uuid[], %(narrative_id)s::uuid[], %(observed_at)s::timestamptz[],
               %(url)s::text[], %(url_normalized)s::text[], %(source_name)s::text[],
               %(source_kind)s::text[], %(actor_name)s::text[], %(actor_role)s::text[],
               %(quote)s::text[], %(language)s::text[], %(country)s::text[],
-              %(external_id)s::text[], %(confidence)s::real[], %(content_key)s::text[])
+              %(external_id)s::text[], %(confidence)s::real[], %(reported_in_url)s::text[],
+              %(reported_in_name)s::text[], %(content_key)s::text[])
        AS t (id, narrative_id, observed_at, url, url_normalized, source_name, source_kind,
              actor_name, actor_role, quote, language, country, external_id, confidence,
-             content_key)
+             reported_in_url, reported_in_name, content_key)
  ORDER BY t.narrative_id, t.url_normalized, t.content_key, t.external_id
 ON CONFLICT DO NOTHING
 RETURNING id
@@ -102,7 +109,9 @@ def insert_many(
     with neither, (narrative, content); an item repeating an earlier item of the same batch is
     a duplicate of it.
     """
-    rows = [_columns(item) for item in items]
+    # reported_in is the one optional part of the shape: callers written before it need not
+    # say it is absent.
+    rows = [_columns({"reported_in": None, **item}) for item in items]
     for row in rows:
         row["content_key"] = content_key(row)
     if any(row["external_id"] for row in rows):
@@ -233,6 +242,10 @@ def _columns(data: dict[str, Any]) -> dict[str, Any]:
         actor = data["actor"] or {}
         row["actor_name"] = actor.get("name")
         row["actor_role"] = actor.get("role")
+    if "reported_in" in data:
+        reported_in = data["reported_in"] or {}
+        row["reported_in_url"] = reported_in.get("url")
+        row["reported_in_name"] = reported_in.get("name")
     return row
 
 

@@ -39,6 +39,26 @@ class Actor(StrictSchema):
     )
 
 
+class ReportedIn(StrictSchema):
+    """Where a sighting was reported when it was not published where a reader can open it: a
+    statement heard in a video or a speech, or carried second-hand. Not part of its identity."""
+
+    url = WebUrl(
+        allow_none=True,
+        load_default=None,
+        metadata={
+            "example": "https://www.dw.com/en/russian-intel-heads-allege-western-support-for-"
+            "moscow-attack/a-68671023",
+            "description": "The article or page that reported it.",
+        },
+    )
+    name = Text(
+        200,
+        required=True,
+        metadata={"example": "DW (Deutsche Welle)", "description": "Who published that report."},
+    )
+
+
 class SightingIn(StrictSchema):
     """One observed instance of a narrative being pushed."""
 
@@ -46,7 +66,17 @@ class SightingIn(StrictSchema):
     observed_at = Timestamp(
         required=True, metadata={"description": "When it was said or published."}
     )
-    url = WebUrl(allow_none=True, load_default=None)
+    url = WebUrl(
+        allow_none=True,
+        load_default=None,
+        metadata={"description": "Where it was said or published (the primary source)."},
+    )
+    reported_in = fields.Nested(
+        ReportedIn,
+        allow_none=True,
+        load_default=None,
+        metadata={"description": "Where it was reported, when that is not `url`."},
+    )
     source = fields.Nested(Source, required=True)
     actor = fields.Nested(Actor, allow_none=True, load_default=None)
     quote = Text(
@@ -85,6 +115,7 @@ class SightingOut(ma.Schema):
             "description": "The identity form of `url`: tracking parameters and fragment removed."
         },
     )
+    reported_in = fields.Nested(ReportedIn, allow_none=True)
     source = fields.Nested(Source)
     actor = fields.Nested(Actor, allow_none=True)
     quote = fields.String(allow_none=True)
