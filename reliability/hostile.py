@@ -125,6 +125,7 @@ def _sighting(narrative: str, **fields: Any) -> dict[str, Any]:
         "country": "RU",
         "external_id": f"hostile-{_unique()}",
         "confidence": 0.5,
+        "reported_in": {"name": "Hostile reporter", "url": f"https://report.example/{_unique()}"},
         **fields,
     }
 
@@ -190,8 +191,23 @@ def _get(body: Any, path: str) -> Any:
 
 NARRATIVE_TEXT = ["title", "summary", "aliases.0.text", "keywords.0"]
 NARRATIVE_OTHER = ["slug", "tags.0", "aliases.0.language", "parent"]
-SIGHTING_TEXT = ["quote", "source.name", "actor.name", "actor.role", "external_id"]
-SIGHTING_OTHER = ["narrative", "url", "language", "country", "observed_at", "source.kind"]
+SIGHTING_TEXT = [
+    "quote",
+    "source.name",
+    "actor.name",
+    "actor.role",
+    "external_id",
+    "reported_in.name",
+]
+SIGHTING_OTHER = [
+    "narrative",
+    "url",
+    "language",
+    "country",
+    "observed_at",
+    "source.kind",
+    "reported_in.url",
+]
 REBUTTAL_TEXT = ["statement", "issuer.name", "issuer.role", "issuer.organization"]
 REBUTTAL_OTHER = [
     "narratives.0",

@@ -138,7 +138,7 @@ def test_two_editors_with_the_same_etag_cannot_both_write(server):
         tag = server.request("GET", f"/v1/narratives/{slug}")[1]["ETag"]
         statuses = _at_once(
             *(
-                lambda title=title: server.request(
+                lambda title=title, slug=slug, tag=tag: server.request(
                     "PATCH", f"/v1/narratives/{slug}", {"title": title}, {"If-Match": tag}
                 )[0]
                 for title in ("First editor", "Second editor")
