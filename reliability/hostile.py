@@ -125,7 +125,6 @@ def _sighting(narrative: str, **fields: Any) -> dict[str, Any]:
         "country": "RU",
         "external_id": f"hostile-{_unique()}",
         "confidence": 0.5,
-        "reported_in": {"name": "Hostile reporter", "url": f"https://report.example/{_unique()}"},
         **fields,
     }
 
@@ -174,8 +173,8 @@ def _set(body: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
     copy = json.loads(json.dumps(body))
     *parents, last = path.split(".")
     node: Any = copy
-    for part in parents:
-        node = node[int(part)] if isinstance(node, list) else node[part]
+    for part in parents:  # an absent optional object (reported_in) is made on the way
+        node = node[int(part)] if isinstance(node, list) else node.setdefault(part, {})
     if isinstance(node, list):
         node[int(last)] = value
     else:
