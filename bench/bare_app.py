@@ -21,8 +21,10 @@ from bench import bare_sql
 from bench.settings import MONITOR_KEY_NAME
 from service import config
 from service.db import Database
+from service.domain import stats as arithmetic
 from service.domain import urls
 from service.repo.sightings import content_key
+from service.repo.stats import STEPS
 
 _settings = config.load()
 # The service's own pool class, so both apps' pools have exactly the same settings.
@@ -172,6 +174,79 @@ def narrative_rebuttals(ref: str) -> Response:
             {"narrative_id": narrative["id"], "after_at": None, "after_id": None, "n": limit + 1},
         ).fetchall()
     return _json(_page(rows, limit, "rebuttals", "published_at"))
+
+
+@app.get("/v1/narratives/<ref>/timeline")
+def narrative_timeline(ref: str) -> Response:
+    """The service's default range and the same shaping (every kind and range language in each
+    bucket), with the service's pure range arithmetic."""
+    interval = request.args.get("interval", "day")
+    with pool.connection() as conn:
+        narrative = conn.execute(bare_sql.RESOLVE, _ref(ref)).fetchone()
+        if narrative is None:
+            return _json({"detail": "no such narrative"}, 404)
+        span = conn.execute(bare_sql.TIMELINE_SPAN, {"id": narrative["id"]}).fetchone()
+        window = arithmetic.timeline_range(
+            interval,
+            start=None,
+            end=None,
+            first_seen=span["first_seen_at"],
+            last_seen=span["last_seen_at"],
+            now=datetime.now(UTC),
+            max_buckets=2000,
+        )
+        bounds = {"id": narrative["id"], "lo": window.start, "hi": window.end}
+        rows = conn.execute(bare_sql.TIMELINE_BUCKETS, {**bounds, "step": STEPS[interval]})
+        rows = rows.fetchall()
+        rebuttals = conn.execute(bare_sql.TIMELINE_REBUTTALS, {**bounds, "n": 1000}).fetchall()
+    kinds = ("outlet", "channel", "account", "official", "other")
+    languages = sorted({language for row in rows for language in row["by_language"]})
+    for row in rows:
+        row["by_source_kind"] = {k: row["by_source_kind"].get(k, 0) for k in kinds}
+        row["by_language"] = {k: row["by_language"].get(k, 0) for k in languages}
+    for rebuttal in rebuttals:
+        rebuttal["bucket"] = arithmetic.bucket_start(rebuttal["published_at"], interval)
+    totals = {
+        "sightings": sum(row["sightings"] for row in rows),
+        "by_source_kind": {k: sum(r["by_source_kind"][k] for r in rows) for k in kinds},
+        "by_language": {k: sum(r["by_language"][k] for r in rows) for k in languages},
+        "rebuttals": rebuttals[0].pop("in_range") if rebuttals else 0,
+    }
+    for rebuttal in rebuttals:
+        rebuttal.pop("in_range", None)
+    narrative = {"id": narrative["id"], "slug": narrative["slug"], "title": span["title"]}
+    return _json(
+        {
+            "narrative": narrative,
+            "interval": interval,
+            "from": window.start,
+            "to": window.end,
+            "buckets": rows,
+            "rebuttals": rebuttals,
+            "totals": totals,
+        }
+    )
+
+
+@app.get("/v1/stats/coverage")
+def coverage() -> Response:
+    limit = int(request.args.get("limit", 50))
+    params = {"since": None, "tag": None}
+    with pool.connection() as conn:
+        rows = conn.execute(
+            bare_sql.COVERAGE_PAGE,
+            {**params, "k1": None, "k2": None, "after_id": None, "n": limit + 1},
+        ).fetchall()
+        overall = conn.execute(bare_sql.COVERAGE_OVERALL, params).fetchone()
+    items = rows[:limit]
+    cursor = None
+    if len(rows) > limit:
+        last = items[-1]
+        raw = json.dumps(["coverage:unrebutted_first", last["k1"], last["k2"], str(last["id"])])
+        cursor = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    for item in items:
+        item["latency"] = arithmetic.iso_duration(item["latency_seconds"])
+    return _json({"items": items, "next_cursor": cursor, "overall": overall})
 
 
 @app.get("/readyz")

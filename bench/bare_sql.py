@@ -14,7 +14,7 @@ from typing import Any
 
 from psycopg import sql
 
-from service.repo import narratives, rebuttals, sightings
+from service.repo import narratives, rebuttals, sightings, stats
 from service.repo.pages import Page
 
 RESOLVE_MANY = """
@@ -86,6 +86,176 @@ SELECT r.id, r.verdict, r.statement, r.url, r.published_at, r.language, r.report
 WHERE true ORDER BY k.published_at DESC, k.rebuttal_id DESC LIMIT %(n)s"""
 
 
+# The timeline (GET /v1/narratives/{slug}/timeline?interval=day, its default range): RESOLVE,
+# then these three.
+
+TIMELINE_SPAN = """
+        SELECT n.title,
+               (SELECT min(observed_at) FROM sightings
+                 WHERE narrative_id = n.id AND status <> 'false_positive') AS first_seen_at,
+               (SELECT max(observed_at) FROM sightings
+                 WHERE narrative_id = n.id AND status <> 'false_positive') AS last_seen_at
+          FROM narratives n
+         WHERE n.id = %(id)s
+
+"""
+
+TIMELINE_BUCKETS = """
+WITH b AS (
+    SELECT start
+      FROM generate_series(%(lo)s::timestamptz, %(hi)s::timestamptz - %(step)s::interval,
+                           %(step)s::interval) AS g (start)
+),
+fine AS (
+    SELECT b.start, c.kind, c.language, c.n
+      FROM b
+     CROSS JOIN LATERAL (
+           SELECT s.source_kind AS kind, s.language, count(*) AS n
+             FROM sightings s
+            WHERE s.narrative_id = %(id)s AND s.status <> 'false_positive'
+              AND s.observed_at >= b.start AND s.observed_at < b.start + %(step)s::interval
+            GROUP BY 1, 2) c
+),
+counted AS (
+    SELECT start, kind, lower(language) AS language, sum(n) AS n
+      FROM fine
+     GROUP BY GROUPING SETS ((start, kind), (start, lower(language)))
+),
+per_bucket AS (
+    SELECT start,
+           sum(n) FILTER (WHERE kind IS NOT NULL) AS sightings,
+           jsonb_object_agg(kind, n) FILTER (WHERE kind IS NOT NULL) AS by_source_kind,
+           jsonb_object_agg(language, n) FILTER (WHERE kind IS NULL) AS by_language
+      FROM counted
+     GROUP BY start
+)
+SELECT b.start, coalesce(p.sightings, 0)::bigint AS sightings,
+       coalesce(p.by_source_kind, '{}') AS by_source_kind,
+       coalesce(p.by_language, '{}') AS by_language
+  FROM b
+  LEFT JOIN per_bucket p ON p.start = b.start
+ ORDER BY b.start
+"""
+
+TIMELINE_REBUTTALS = """
+SELECT r.id, r.published_at, r.verdict, r.url,
+       json_build_object('name', r.issuer_name, 'role', r.issuer_role,
+                         'organization', r.issuer_organization, 'country', r.issuer_country,
+                         'kind', r.issuer_kind) AS issuer,
+       count(*) OVER () AS in_range
+  FROM rebuttal_narratives k
+  JOIN rebuttals r ON r.id = k.rebuttal_id
+ WHERE k.narrative_id = %(id)s AND k.published_at >= %(lo)s AND k.published_at < %(hi)s
+ ORDER BY k.published_at, k.rebuttal_id
+ LIMIT %(n)s
+"""
+
+# Coverage (GET /v1/stats/coverage?limit=50: the default sort, no filters, first page).
+
+COVERAGE_PAGE = """
+WITH chosen AS (
+    SELECT n.id, n.slug, n.title
+      FROM narratives n
+     WHERE n.status <> 'archived' AND true
+),
+counts AS (
+    SELECT c.narrative_id, sum(c.sightings) AS sightings
+      FROM (SELECT narrative_id, sightings FROM narrative_sighting_totals
+            UNION ALL
+            SELECT narrative_id, delta FROM narrative_sighting_deltas) c
+     GROUP BY c.narrative_id),
+rebutted AS (
+    SELECT narrative_id, min(published_at) AS first_rebuttal_at,
+           count(*) FILTER (WHERE true) AS rebuttals
+      FROM rebuttal_narratives
+     GROUP BY narrative_id
+),
+base AS (
+    SELECT n.id, n.slug, n.title, coalesce(c.sightings, 0)::bigint AS sightings,
+           coalesce(r.rebuttals, 0)::bigint AS rebuttals, r.first_rebuttal_at
+      FROM chosen n
+      LEFT JOIN counts c ON c.narrative_id = n.id
+      LEFT JOIN rebutted r ON r.narrative_id = n.id
+),
+ranked AS (
+    SELECT b.*, (b.first_rebuttal_at IS NOT NULL)::int AS k1, -b.sightings AS k2
+      FROM base b
+),
+page AS (
+    SELECT * FROM ranked WHERE true ORDER BY k1, k2, id LIMIT %(n)s
+)
+SELECT p.id, p.slug, p.title, p.sightings, p.rebuttals, p.first_rebuttal_at, p.k1, p.k2,
+       f.first_seen_at, floor(extract(epoch FROM p.first_rebuttal_at - f.first_seen_at))::bigint AS latency_seconds, w.before_7d, w.after_7d
+  FROM page p
+  LEFT JOIN LATERAL (
+        SELECT min(s.observed_at) AS first_seen_at
+          FROM sightings s
+         WHERE s.narrative_id = p.id AND s.status <> 'false_positive'
+           AND true) f ON true
+  LEFT JOIN LATERAL (
+        SELECT count(*) FILTER (WHERE s.observed_at < p.first_rebuttal_at) AS before_7d,
+               count(*) FILTER (WHERE s.observed_at >= p.first_rebuttal_at) AS after_7d
+          FROM sightings s
+         WHERE s.narrative_id = p.id AND s.status <> 'false_positive'
+           AND p.first_rebuttal_at IS NOT NULL
+           AND s.observed_at >= p.first_rebuttal_at - interval '168 hours'
+           AND s.observed_at < p.first_rebuttal_at + interval '168 hours') w ON true
+ ORDER BY p.k1, p.k2, p.id
+"""
+
+COVERAGE_OVERALL = """
+WITH chosen AS (
+    SELECT n.id, n.slug, n.title
+      FROM narratives n
+     WHERE n.status <> 'archived' AND true
+),
+counts AS (
+    SELECT c.narrative_id, sum(c.sightings) AS sightings
+      FROM (SELECT narrative_id, sightings FROM narrative_sighting_totals
+            UNION ALL
+            SELECT narrative_id, delta FROM narrative_sighting_deltas) c
+     GROUP BY c.narrative_id),
+rebutted AS (
+    SELECT narrative_id, min(published_at) AS first_rebuttal_at,
+           count(*) FILTER (WHERE true) AS rebuttals
+      FROM rebuttal_narratives
+     GROUP BY narrative_id
+),
+base AS (
+    SELECT n.id, n.slug, n.title, coalesce(c.sightings, 0)::bigint AS sightings,
+           coalesce(r.rebuttals, 0)::bigint AS rebuttals, r.first_rebuttal_at
+      FROM chosen n
+      LEFT JOIN counts c ON c.narrative_id = n.id
+      LEFT JOIN rebutted r ON r.narrative_id = n.id
+)
+SELECT count(*) AS narratives,
+       count(*) FILTER (WHERE b.first_rebuttal_at IS NOT NULL) AS rebutted,
+       coalesce(sum(b.sightings), 0)::bigint AS sightings,
+       coalesce(sum(b.sightings) FILTER (WHERE b.first_rebuttal_at IS NULL), 0)::bigint
+           AS sightings_unrebutted,
+       (SELECT count(DISTINCT k.rebuttal_id)
+          FROM rebuttal_narratives k
+          JOIN chosen c ON c.id = k.narrative_id
+         WHERE true) AS rebuttals,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY floor(extract(epoch FROM b.first_rebuttal_at - f.first_seen_at))::bigint) AS median_latency_seconds,
+       sum(w.before_7d)::bigint AS before_7d, sum(w.after_7d)::bigint AS after_7d
+  FROM base b
+  LEFT JOIN LATERAL (
+        SELECT min(s.observed_at) AS first_seen_at
+          FROM sightings s
+         WHERE s.narrative_id = b.id AND s.status <> 'false_positive'
+           AND b.first_rebuttal_at IS NOT NULL) f ON true
+  LEFT JOIN LATERAL (
+        SELECT count(*) FILTER (WHERE s.observed_at < b.first_rebuttal_at) AS before_7d,
+               count(*) FILTER (WHERE s.observed_at >= b.first_rebuttal_at) AS after_7d
+          FROM sightings s
+         WHERE s.narrative_id = b.id AND s.status <> 'false_positive'
+           AND b.first_rebuttal_at IS NOT NULL
+           AND s.observed_at >= b.first_rebuttal_at - interval '168 hours'
+           AND s.observed_at < b.first_rebuttal_at + interval '168 hours') w ON true
+"""
+
+
 class _Recorder:
     """A stand-in connection that records the statements a repo function executes. Every
     INSERT "creates" all its rows and every look-up finds nothing, so the function takes the
@@ -122,6 +292,7 @@ def _squash(text: str) -> str:
 def drift() -> list[str]:
     """Names of the copied statements that no longer match what the service sends."""
     an_id = uuid.uuid4()
+    now = datetime.now(UTC)
     item = {
         "narrative_id": an_id,
         "observed_at": datetime.now(UTC),
@@ -143,6 +314,20 @@ def drift() -> list[str]:
         ),
         "GET_SIGHTING": ([GET_SIGHTING], lambda c: sightings.get(c, an_id)),
         "SIGHTINGS_PAGE": ([SIGHTINGS_PAGE], lambda c: sightings.list_page(c, Page(50))),
+        "TIMELINE_SPAN": ([TIMELINE_SPAN], lambda c: stats.span(c, an_id)),
+        "TIMELINE_BUCKETS": (
+            [TIMELINE_BUCKETS],
+            lambda c: stats.buckets(c, an_id, unit="day", lo=now, hi=now),
+        ),
+        "TIMELINE_REBUTTALS": (
+            [TIMELINE_REBUTTALS],
+            lambda c: stats.rebuttals_between(c, an_id, lo=now, hi=now, limit=1000),
+        ),
+        "COVERAGE_PAGE": (
+            [COVERAGE_PAGE],
+            lambda c: stats.coverage_page(c, sort="unrebutted_first", limit=50),
+        ),
+        "COVERAGE_OVERALL": ([COVERAGE_OVERALL], lambda c: stats.coverage_overall(c)),
         "NARRATIVE_REBUTTALS_PAGE": (
             [NARRATIVE_REBUTTALS_PAGE],
             lambda c: rebuttals.list_page(c, Page(50), narrative_id=an_id),

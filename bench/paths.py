@@ -17,6 +17,9 @@ class Path:
     expect: int  # the status every response must have
     sightings: int = 0  # sightings written per request
     hostile_urls: bool = False  # URLs as costly as the limits allow (bench/hostile.py)
+    # What a right GET answer holds (bench/python_load.py, check): "page", a full page of items;
+    # "timeline", buckets with sightings in them; "coverage", every seeded narrative.
+    shape: str = "page"
 
 
 PATHS = (
@@ -68,6 +71,29 @@ PATHS = (
         "get.lua",
         "reader",
         200,
+    ),
+)
+
+PATHS += (
+    Path(
+        "get_timeline",
+        "GET /v1/narratives/{slug}/timeline?interval=day",
+        "GET",
+        "/v1/narratives/{slug}/timeline?interval=day",
+        "get.lua",
+        "reader",
+        200,
+        shape="timeline",
+    ),
+    Path(
+        "get_coverage",
+        f"GET /v1/stats/coverage?limit={PAGE_LIMIT}",
+        "GET",
+        f"/v1/stats/coverage?limit={PAGE_LIMIT}",
+        "get.lua",
+        "reader",
+        200,
+        shape="coverage",
     ),
 )
 

@@ -113,7 +113,27 @@ def check(base_url: str, path: Path, *, key: str, slugs: list[str], tag: str) ->
         return f"created {answer.get('created')} of {batch}"
     if path.sightings == 1 and not answer.get("id"):
         return "no id in the answer"
-    if path.method == "GET" and len(answer.get("items", [])) != PAGE_LIMIT:
+    if path.method == "GET":
+        return _check_shape(path.shape, answer, len(slugs))
+    return None
+
+
+def _check_shape(shape: str, answer: Any, narratives: int) -> str | None:
+    if shape == "timeline":
+        buckets = answer.get("buckets") or []
+        if not buckets or not any(bucket["sightings"] for bucket in buckets):
+            return f"{len(buckets)} buckets, none with sightings"
+        return None
+    if shape == "coverage":
+        items = answer.get("items", [])
+        if len(items) != min(narratives, PAGE_LIMIT) or not answer.get("overall", {}).get(
+            "sightings"
+        ):
+            return (
+                f"{len(items)} narratives (expected {min(narratives, PAGE_LIMIT)}) or no sightings"
+            )
+        return None
+    if len(answer.get("items", [])) != PAGE_LIMIT:
         return f"{len(answer.get('items', []))} items (expected a full page of {PAGE_LIMIT})"
     return None
 

@@ -3,7 +3,8 @@ gunicorn, load each path on both in alternation, and print req/s, p50/p99 and th
 
     python -m bench.run [--duration 10] [--warmup 3] [--rounds 3] [--connections 8]
                         [--threads 2] [--workers N] [--rows 1000000] [--reseed]
-                        [--paths post_one,post_batch,post_hostile,get_rebuttals,get_sightings]
+                        [--paths post_one,post_batch,post_hostile,get_rebuttals,get_sightings,
+                                 get_timeline,get_coverage]
                         [--loadgen auto|wrk|python] [--no-install] [--wait-quiet S]
                         [--env NAME=VALUE]
 """

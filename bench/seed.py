@@ -12,6 +12,7 @@ import time
 import psycopg
 
 from service import db
+from service.repo import stats
 from service.web import auth
 
 NARRATIVES = (
@@ -148,6 +149,7 @@ def seed(url: str, rows: int) -> dict[str, float]:
         conn.execute(_LINKS_SQL, params)
         for table in _TABLES:
             conn.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
+        stats.recount(conn)  # the triggers that keep the sighting counts were off too
         for i in range(MONITORS):
             auth.issue(conn, name=f"monitor-{i}", role="monitor", by="bench-seed")
     timings["load_s"] = time.monotonic() - started

@@ -19,7 +19,7 @@ from psycopg import Connection
 from service.config import Settings
 
 # Modules whose @job functions the worker runs.
-MODULES = ("service.jobs.housekeeping",)
+MODULES = ("service.jobs.housekeeping", "service.jobs.stats")
 
 
 @dataclass(frozen=True)
