@@ -8,7 +8,6 @@ from urllib.parse import urlencode
 
 from flask import request
 from flask.views import MethodView
-from flask_smorest import abort
 
 from service import db
 from service.api.blueprint import Blueprint
@@ -24,6 +23,7 @@ from service.schemas.exports import (
 )
 from service.web import pagination
 from service.web.jsonio import rows_response
+from service.web.negotiation import negotiate, negotiates
 from service.web.problems import not_found
 
 # Bounds on one export, so a busy narrative cannot make a response of any size: STIX gets the
@@ -59,6 +59,7 @@ class NarrativeStix(MethodView):
     @blp.response(200, StixBundle, content_type=stix.MEDIA_TYPE)
     @blp.doc(responses=_also_as_json("StixBundle"))
     @blp.alt_response(406, response="NOT_ACCEPTABLE")
+    @negotiates
     def get(self, ref: str):
         """The narrative as a STIX 2.1 bundle (OpenCTI, MISP).
 
@@ -67,7 +68,7 @@ class NarrativeStix(MethodView):
         a note per rebuttal (its latest 200) and a report referring to everything. Ids are
         stable: exporting unchanged data twice gives the same bundle. Sent as
         `application/stix+json;version=2.1`, or `application/json` if `Accept` asks for it."""
-        media_type = _negotiate(stix.MEDIA_TYPE, JSON)
+        media_type = negotiate(stix.MEDIA_TYPE, JSON)
         with db.connection() as conn:
             narrative_id = narrative_or_404(conn, ref)["id"]
             rows = repo.family(conn, narrative_id)
@@ -89,18 +90,24 @@ class NarrativeClaimReview(MethodView):
     @blp.response(200, ClaimReviewDocument, content_type=JSON_LD)
     @blp.doc(responses=_also_as_json("ClaimReviewDocument"))
     @blp.alt_response(406, response="NOT_ACCEPTABLE")
+    @negotiates
     def get(self, ref: str):
         """The narrative's rebuttals as schema.org ClaimReview (JSON-LD).
 
         Its latest 200 rebuttals, newest first, as ClaimReviews in one `@graph` (empty if it has
-        none). The claim's appearances are its first sighting and its latest 10."""
-        media_type = _negotiate(JSON_LD, JSON)
-        with db.connection() as conn:
-            narrative_id = narrative_or_404(conn, ref)["id"]
-            narrative = repo.narratives(conn, [narrative_id])[narrative_id]
-            rebuttals = repo.narrative_rebuttals(conn, narrative_id, REBUTTALS)
-            sightings = repo.appearances(conn, [narrative_id], APPEARANCES)[narrative_id]
-        return _send(claimreview.narrative_document(narrative, rebuttals, sightings), media_type)
+        none). The claim's appearances are its first sighting and its latest 10. The same
+        document answers `GET /v1/narratives/{ref}` asked for `application/ld+json` or
+        `?format=claimreview`."""
+        return narrative_claimreview(ref, negotiate(JSON_LD, JSON))
+
+
+def narrative_claimreview(ref: str, media_type: str):
+    with db.connection() as conn:
+        narrative_id = narrative_or_404(conn, ref)["id"]
+        narrative = repo.narratives(conn, [narrative_id])[narrative_id]
+        rebuttals = repo.narrative_rebuttals(conn, narrative_id, REBUTTALS)
+        sightings = repo.appearances(conn, [narrative_id], APPEARANCES)[narrative_id]
+    return _send(claimreview.narrative_document(narrative, rebuttals, sightings), media_type)
 
 
 @blp.route("/rebuttals/<uuid:rebuttal_id>/claimreview")
@@ -109,21 +116,24 @@ class RebuttalClaimReview(MethodView):
     @blp.response(200, ClaimReviewDocument, content_type=JSON_LD)
     @blp.doc(responses=_also_as_json("ClaimReviewDocument"))
     @blp.alt_response(406, response="NOT_ACCEPTABLE")
+    @negotiates
     def get(self, rebuttal_id: uuid.UUID):
         """The rebuttal as schema.org ClaimReview (JSON-LD).
 
         One ClaimReview per narrative it answers (a ClaimReview reviews exactly one claim), in
-        one `@graph`."""
-        media_type = _negotiate(JSON_LD, JSON)
-        with db.connection() as conn:
-            rebuttal = rebuttals_repo.get(conn, rebuttal_id) or not_found(
-                "rebuttal", str(rebuttal_id)
-            )
-            ids = [uuid.UUID(ref["id"]) for ref in rebuttal["narratives"]]
-            narratives = repo.narratives(conn, ids)
-            sightings = repo.appearances(conn, ids, APPEARANCES)
-        ordered = [narratives[id_] for id_ in ids if id_ in narratives]
-        return _send(claimreview.rebuttal_document(rebuttal, ordered, sightings), media_type)
+        one `@graph`. The same document answers `GET /v1/rebuttals/{id}` asked for
+        `application/ld+json` or `?format=claimreview`."""
+        return rebuttal_claimreview(rebuttal_id, negotiate(JSON_LD, JSON))
+
+
+def rebuttal_claimreview(rebuttal_id: uuid.UUID, media_type: str):
+    with db.connection() as conn:
+        rebuttal = rebuttals_repo.get(conn, rebuttal_id) or not_found("rebuttal", str(rebuttal_id))
+        ids = [uuid.UUID(ref["id"]) for ref in rebuttal["narratives"]]
+        narratives = repo.narratives(conn, ids)
+        sightings = repo.appearances(conn, ids, APPEARANCES)
+    ordered = [narratives[id_] for id_ in ids if id_ in narratives]
+    return _send(claimreview.rebuttal_document(rebuttal, ordered, sightings), media_type)
 
 
 @blp.route("/claimreview")
@@ -143,6 +153,7 @@ class ClaimReviewFeedView(MethodView):
     )
     @blp.doc(responses=_also_as_json("ClaimReviewFeed"))
     @blp.alt_response(406, response="NOT_ACCEPTABLE")
+    @negotiates
     def get(self, limit: int, cursor: str | None = None):
         """Every rebuttal as ClaimReview: a schema.org DataFeed, newest published first.
 
@@ -150,7 +161,7 @@ class ClaimReviewFeedView(MethodView):
         archived narratives, which the feed leaves out. The next page is in the `Link` header
         (`rel="next"`), with an opaque keyset cursor like every other list; the body stays a
         plain DataFeed."""
-        media_type = _negotiate(JSON_LD, JSON)
+        media_type = negotiate(JSON_LD, JSON)
         after = pagination.decode("claimreview", cursor) if cursor else None
         with db.connection() as conn:
             rows = repo.rebuttal_page(conn, limit=limit, after=after)
@@ -166,21 +177,6 @@ class ClaimReviewFeedView(MethodView):
             query = urlencode({"limit": limit, "cursor": page["next_cursor"]})
             headers["Link"] = f'<{request.path}?{query}>; rel="next"'
         return _send(feed, media_type, headers)
-
-
-def _negotiate(preferred: str, *others: str) -> str:
-    """The media type `Accept` asks for among those offered (the first when it names none)."""
-    offered = [preferred, *others]
-    if not request.headers.get("Accept"):
-        return preferred
-    chosen = request.accept_mimetypes.best_match(offered)
-    if chosen is None:
-        abort(
-            406,
-            message=f"This resource is available as {', '.join(offered)}.",
-            kind="not-acceptable",
-        )
-    return chosen
 
 
 def _send(document: dict[str, Any], media_type: str, headers: dict[str, str] | None = None):

@@ -6,14 +6,16 @@ from flask.views import MethodView
 from psycopg import Connection
 
 from service import db
+from service.api import exports
 from service.api.blueprint import Blueprint
+from service.api.exports import JSON_LD
 from service.api.lookups import narrative_or_404
 from service.repo import narratives as repo
 from service.repo import rebuttals as rebuttals_repo
 from service.repo import sightings as sightings_repo
 from service.repo.pages import Page
 from service.repo.updates import lock_row
-from service.schemas.common import kebab, names_an_id
+from service.schemas.common import CLAIMREVIEW_ALSO, FormatQuery, kebab, names_an_id
 from service.schemas.narratives import (
     NarrativeIn,
     NarrativeOut,
@@ -24,6 +26,7 @@ from service.schemas.narratives import (
 from service.schemas.rebuttals import NarrativeRebuttalQuery, RebuttalPage
 from service.schemas.sightings import NarrativeSightingQuery, SightingPage
 from service.web import auth, conditional
+from service.web.negotiation import JSON, negotiate, negotiates
 from service.web.pagination import paginated
 from service.web.problems import not_found, unprocessable
 
@@ -66,9 +69,16 @@ class Narratives(MethodView):
 @blp.route("/<ref>")
 class NarrativeByRef(MethodView):
     @blp.requires("reader")
+    @blp.arguments(FormatQuery, location="query", as_kwargs=True)
     @blp.response(200, NarrativeOut)
-    def get(self, ref: str):
-        """One narrative, archived or not."""
+    @blp.doc(responses=CLAIMREVIEW_ALSO)
+    @blp.alt_response(406, response="NOT_ACCEPTABLE")
+    @negotiates
+    def get(self, ref: str, format: str | None = None):
+        """One narrative, archived or not; or its rebuttals as schema.org ClaimReview
+        (`Accept: application/ld+json`, or `?format=claimreview`)."""
+        if format == "claimreview" or (format is None and negotiate(JSON, JSON_LD) == JSON_LD):
+            return exports.narrative_claimreview(ref, JSON_LD)
         with db.connection() as conn:
             return repo.get(conn, ref) or not_found("narrative", ref)
 

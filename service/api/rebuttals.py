@@ -7,11 +7,14 @@ from flask.views import MethodView
 from psycopg import Connection
 
 from service import db
+from service.api import exports
 from service.api.blueprint import Blueprint
+from service.api.exports import JSON_LD
 from service.api.lookups import narrative_for_write, narrative_or_404
 from service.repo import rebuttals as repo
 from service.repo.pages import Page
 from service.repo.updates import lock_row
+from service.schemas.common import CLAIMREVIEW_ALSO, FormatQuery
 from service.schemas.rebuttals import (
     RebuttalIn,
     RebuttalOut,
@@ -20,6 +23,7 @@ from service.schemas.rebuttals import (
     RebuttalQuery,
 )
 from service.web import auth, conditional
+from service.web.negotiation import JSON, negotiate, negotiates
 from service.web.pagination import paginated
 from service.web.problems import not_found
 
@@ -59,9 +63,16 @@ class Rebuttals(MethodView):
 @blp.route("/<uuid:rebuttal_id>")
 class RebuttalById(MethodView):
     @blp.requires("reader")
+    @blp.arguments(FormatQuery, location="query", as_kwargs=True)
     @blp.response(200, RebuttalOut)
-    def get(self, rebuttal_id: uuid.UUID):
-        """One rebuttal."""
+    @blp.doc(responses=CLAIMREVIEW_ALSO)
+    @blp.alt_response(406, response="NOT_ACCEPTABLE")
+    @negotiates
+    def get(self, rebuttal_id: uuid.UUID, format: str | None = None):
+        """One rebuttal; or it as schema.org ClaimReview (`Accept: application/ld+json`, or
+        `?format=claimreview`)."""
+        if format == "claimreview" or (format is None and negotiate(JSON, JSON_LD) == JSON_LD):
+            return exports.rebuttal_claimreview(rebuttal_id, JSON_LD)
         with db.connection() as conn:
             return repo.get(conn, rebuttal_id) or not_found("rebuttal", str(rebuttal_id))
 

@@ -226,6 +226,27 @@ def kebab(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:MAX_REF].strip("-")
 
 
+class FormatQuery(StrictSchema):
+    """`?format=claimreview` on a resource that also exists as a ClaimReview document."""
+
+    format = fields.String(
+        validate=validate.OneOf(("json", "claimreview")),
+        metadata={
+            "description": "`claimreview`: the schema.org ClaimReview JSON-LD document (as "
+            "`Accept: application/ld+json` also asks); `json` (the default): the resource."
+        },
+    )
+
+
+CLAIMREVIEW_ALSO = {
+    200: {
+        "content": {
+            "application/ld+json": {"schema": {"$ref": "#/components/schemas/ClaimReviewDocument"}}
+        }
+    }
+}
+
+
 class PageQuery(StrictSchema):
     limit = fields.Integer(
         load_default=50,

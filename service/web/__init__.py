@@ -5,7 +5,7 @@ hooks in registration order and `after_request` hooks in reverse, so the list be
 down on the way in and bottom up on the way out:
 
   in:  request id (so every later problem carries one) -> who is calling (401) -> how often
-       (429) -> what they sent (413, 415) -> the view (idempotency and JSON parsing are
+       (429) -> what they sent (413, 415) -> what they accept (406) -> the view (idempotency and JSON parsing are
        per view: `@idempotent`, `@blp.arguments`, `body.json_body()`)
   out: ETag (or 304, so the log and metrics see the status sent) -> access line -> metrics ->
        rate-limit headers -> id, content and cache policy headers
@@ -24,6 +24,7 @@ from service.web import (
     context,
     jsonio,
     metrics,
+    negotiation,
     problems,
     ratelimit,
 )
@@ -36,6 +37,7 @@ def init_app(app: Flask) -> None:
     auth.init_app(app)
     ratelimit.init_app(app)
     body.init_app(app)
+    negotiation.init_app(app)
     metrics.init_app(app)
     access.init_app(app)
     conditional.init_app(app)
