@@ -1,5 +1,6 @@
 """Narratives: create, read by id or slug, list with filters and cursors, patch, archive."""
 
+from service.repo import stats
 from tests.factories import create_narrative, create_rebuttal, create_sighting, narrative_body
 
 
@@ -157,3 +158,20 @@ def test_delete_twice_is_harmless(client):
 
     assert client.delete(f"/v1/narratives/{narrative['id']}").status_code == 204
     assert client.delete(f"/v1/narratives/{narrative['id']}").status_code == 204
+
+
+def test_counts_read_the_same_before_and_after_the_worker_folds_them(client, conn):
+
+    narrative = create_narrative(client)
+    sightings = [create_sighting(client, narrative["slug"]) for _ in range(3)]
+    client.patch(f"/v1/sightings/{sightings[0]['id']}", json={"status": "false_positive"})
+    url = f"/v1/narratives/{narrative['slug']}"
+    before = client.get(url).get_json()
+
+    stats.fold(conn)
+    after = client.get(url).get_json()
+
+    assert before["sighting_count"] == after["sighting_count"] == 2
+    assert before["first_seen_at"] == after["first_seen_at"]
+    listed = client.get("/v1/narratives?limit=200").get_json()["items"]
+    assert next(n for n in listed if n["slug"] == narrative["slug"])["sighting_count"] == 2

@@ -11,7 +11,10 @@ from service.repo.pages import Keyset, Page
 from service.repo.updates import update_columns
 
 # One narrative as the API shows it, with its derived figures. The counts and first/last seen
-# ignore sightings reviewed as false positives.
+# ignore sightings reviewed as false positives. None of them reads the narrative's sightings:
+# first and last seen are the two ends of an index range, and the count is the folded total
+# plus the deltas ingest appended since (migrations/0013), so the cost stays flat as a
+# narrative gathers sightings, and no write updates a shared counter row.
 _SELECT = """
 SELECT n.id, n.slug, n.title, n.summary, n.keywords, n.tags, n.status,
        n.created_at, n.updated_at, n.created_by AS reported_by, n.updated_by,
@@ -28,10 +31,14 @@ SELECT n.id, n.slug, n.title, n.summary, n.keywords, n.tags, n.status,
           FROM narrative_aliases al
          WHERE al.narrative_id = n.id) a ON true
   LEFT JOIN LATERAL (
-        SELECT min(si.observed_at) AS first_seen_at, max(si.observed_at) AS last_seen_at,
-               count(*) AS sighting_count
-          FROM sightings si
-         WHERE si.narrative_id = n.id AND si.status <> 'false_positive') s ON true
+        SELECT (SELECT min(si.observed_at) FROM sightings si
+                 WHERE si.narrative_id = n.id AND si.status <> 'false_positive') AS first_seen_at,
+               (SELECT max(si.observed_at) FROM sightings si
+                 WHERE si.narrative_id = n.id AND si.status <> 'false_positive') AS last_seen_at,
+               coalesce((SELECT t.sightings FROM narrative_sighting_totals t
+                          WHERE t.narrative_id = n.id), 0)
+             + coalesce((SELECT sum(d.delta) FROM narrative_sighting_deltas d
+                          WHERE d.narrative_id = n.id), 0) AS sighting_count) s ON true
   LEFT JOIN LATERAL (
         SELECT count(*) AS rebuttal_count
           FROM rebuttal_narratives rn
