@@ -50,7 +50,8 @@ class Database:
                 "keepalives_count": 2,
                 "tcp_user_timeout": 10000,
             },
-            check=ConnectionPool.check_connection,
+            check=_check_if_idle,
+            reset=_stamp_returned,
             # psycopg_pool backs off up to 5 minutes between reconnection attempts by default;
             # a database back from a restart should be used again within seconds.
             reconnect_timeout=10,
@@ -126,6 +127,25 @@ class Database:
             return
         with self._pooled() as conn:
             yield conn
+
+
+# A connection handed back moments ago is as good as checked: checking it again cost a round
+# trip on every request (a tenth of a read's time). One idle for longer may have been cut (a
+# restart, a failover, an idle timeout) and is checked before it is lent. A connection that
+# breaks in use anyway fails that request as a 503 (and starts the fail-fast window), and the
+# pool replaces it.
+CHECK_AFTER_IDLE_SECONDS = 2.0
+_RETURNED_AT = "_narratives_returned_at"
+
+
+def _stamp_returned(conn: psycopg.Connection) -> None:
+    setattr(conn, _RETURNED_AT, time.monotonic())
+
+
+def _check_if_idle(conn: psycopg.Connection) -> None:
+    returned = getattr(conn, _RETURNED_AT, None)
+    if returned is None or time.monotonic() - returned > CHECK_AFTER_IDLE_SECONDS:
+        ConnectionPool.check_connection(conn)
 
 
 class DatabaseUnavailable(psycopg.OperationalError):

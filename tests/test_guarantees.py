@@ -173,3 +173,24 @@ def test_many_keys_batches_sharing_urls_neither_deadlock_nor_duplicate(one_monit
     assert set(statuses) == {200}, statuses
     stored, distinct_urls, _ = _stored(url, slug)
     assert stored == distinct_urls == n * rounds, "one sighting per URL"
+
+
+def test_only_a_connection_idle_for_a_while_is_checked_before_it_is_lent(database_url):
+    """A connection handed back moments ago is lent without a round trip (mutation: check every
+    borrow again, and the first assertion fails); one idle for longer is checked, so a
+    connection cut while idle (a restart) is never lent (mutation: never check)."""
+    from service.db import _RETURNED_AT, CHECK_AFTER_IDLE_SECONDS, _check_if_idle, _stamp_returned
+
+    with (
+        psycopg.connect(database_url, autocommit=True) as lent,
+        psycopg.connect(database_url, autocommit=True) as admin,
+    ):
+        pid = lent.info.backend_pid
+        _stamp_returned(lent)
+        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+
+        _check_if_idle(lent)  # just returned: trusted, no round trip (so the cut goes unseen)
+
+        setattr(lent, _RETURNED_AT, getattr(lent, _RETURNED_AT) - CHECK_AFTER_IDLE_SECONDS - 1)
+        with pytest.raises(psycopg.OperationalError):
+            _check_if_idle(lent)
