@@ -70,18 +70,18 @@ def over_http(base_url: str) -> Send:
 
 def canonical(answer: Answer, tag: str, *, write: bool) -> Answer:
     """The answer with the request's tag, and for a write every generated value, replaced by
-    placeholders (`<tag>`, `<id 1>`, `<created_at 1>`, ...)."""
+    placeholders: `<tag>`, `<id 1>`, `<id 2>` (numbered in order of appearance, so an id in the
+    wrong place still differs), `<created_at>`, `<updated_at>`. A value is replaced as a compact
+    member (`"id":"..."`), so two members that happen to hold the same time stay apart: the
+    database stamps each with its own clock reading, equal or not."""
     body, location = answer.body, answer.location or ""
     if write and answer.body:
-        seen: dict[str, str] = {}
-        counts: dict[str, int] = {}
+        ids: dict[str, str] = {}
         for name, value in _generated(orjson.loads(answer.body)):
-            if value not in seen:
-                counts[name] = counts.get(name, 0) + 1
-                seen[value] = f"<{name} {counts[name]}>"
-        for value, placeholder in seen.items():
-            body = body.replace(value.encode(), placeholder.encode())
-            location = location.replace(value, placeholder)
+            mark = ids.setdefault(value, f"<id {len(ids) + 1}>") if name == "id" else f"<{name}>"
+            body = body.replace(f'"{name}":"{value}"'.encode(), f'"{name}":"{mark}"'.encode())
+        for value, mark in ids.items():
+            location = location.replace(value, mark)
     body = body.replace(tag.encode(), b"<tag>")
     return Answer(answer.status, answer.content_type, location or None, body)
 

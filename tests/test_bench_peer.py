@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import marshmallow as ma
+import orjson
 import pydantic
 import pytest
 from fastapi.testclient import TestClient
@@ -205,3 +206,24 @@ def test_the_peer_validates_a_sighting_as_the_service_does(change):
     by_service = _loaded(SightingIn().load, body)
     by_peer = _loaded(lambda b: peer_models.SightingIn.model_validate(b).model_dump(), body)
     assert by_peer == by_service
+
+
+def test_generated_values_are_set_aside_but_not_their_places():
+    def answer(document: dict[str, Any]) -> same.Answer:
+        return same.Answer(200, "application/json", None, orjson.dumps(document))
+
+    # Two clock readings that happen to be equal in one answer and not in the other.
+    one = answer({"id": "a1", "created_at": "t1", "updated_at": "t1", "url": "/tag-1/"})
+    other = answer({"id": "b1", "created_at": "t2", "updated_at": "t3", "url": "/tag-2/"})
+    assert (
+        same.difference(
+            same.canonical(one, "tag-1", write=True), same.canonical(other, "tag-2", write=True)
+        )
+        is None
+    )
+    # A batch whose second result names the first one's id is not a batch of two new ones.
+    two_new = answer({"results": [{"id": "a1"}, {"id": "a2"}]})
+    one_twice = answer({"results": [{"id": "b1"}, {"id": "b1"}]})
+    assert same.difference(
+        same.canonical(two_new, "x", write=True), same.canonical(one_twice, "x", write=True)
+    )
