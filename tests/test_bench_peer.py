@@ -227,3 +227,37 @@ def test_generated_values_are_set_aside_but_not_their_places():
     assert same.difference(
         same.canonical(two_new, "x", write=True), same.canonical(one_twice, "x", write=True)
     )
+
+
+def test_a_batch_with_invalid_items_is_answered_as_the_service_does(service_app, peer, seeded):
+    def batch(app: str) -> bytes:
+        good = {**_SIGHTING, "url": f"https://example.org/{app}/1", "external_id": f"{app}-1"}
+        return orjson.dumps(
+            {
+                "sightings": [
+                    good,
+                    {**good, "url": f"https://example.org/{app}/2", "language": "x"},
+                    {**good, "url": f"https://example.org/{app}/3", "narrative": "no-such-one"},
+                    {**good, "url": f"https://example.org/{app}/4", "source": {"name": "s"}},
+                ]
+            }
+        )
+
+    def outcome(send: same.Send, body: bytes) -> tuple[int, Any]:
+        """Status, each item's status and the fields named in its errors, and the counts (the
+        service's 422 is a problem document carrying the same results)."""
+        answer = send("POST", "/v1/sightings", body, seeded[1]["monitor"])
+        document = orjson.loads(answer.body)
+        results = [
+            (r["index"], r["status"], sorted(r.get("errors", {}))) for r in document["results"]
+        ]
+        return answer.status, results, document["created"], document["invalid"]
+
+    service, peer_send = _service_send(service_app), _peer_send(peer)
+    some_valid = outcome(peer_send, batch("peer"))
+    assert some_valid == outcome(service, batch("service"))
+    assert some_valid[0] == 207
+    none_valid = orjson.dumps({"sightings": [{**_SIGHTING, "language": "x"}]})
+    refused = outcome(peer_send, none_valid)
+    assert refused == outcome(service, none_valid)
+    assert refused[0] == 422
