@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
             + " ".join(f"{k}={v}" for k, v in app_env.items()),
             f"load: {generator_name}, {args.connections} connections, {args.threads} threads; "
             f"{args.warmup} s warm-up + {args.duration} s measured, {args.rounds} round(s) per "
-            "app and path, alternating; the best round shown",
+            "app and path, in rotation; the best round shown",
             f"data: {counts['sightings']:,} sightings, {counts['narratives']} narratives, "
             f"{counts['rebuttals']:,} rebuttals ({counts['rebuttal_narratives']:,} links); "
             "a fresh copy per run",
