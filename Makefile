@@ -11,7 +11,7 @@ help:
 	@echo "make test     run the whole suite against a real PostgreSQL"
 	@echo "make reliability  fault tests: schemathesis, restarts, killed workers, hostile input"
 	@echo "make key NAME=me ROLE=editor   issue an API key (same database as make run)"
-	@echo "make bench    service vs a bare Flask app on 1,000,000 sightings (bench/README.md)"
+	@echo "make bench    service vs a bare Flask app and a FastAPI peer (bench/README.md)"
 	@echo "make lint     ruff check and format check"
 	@echo "make openapi  regenerate openapi.yaml from the code"
 	@echo "make lock     re-pin requirements*.lock from pyproject.toml"

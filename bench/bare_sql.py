@@ -1,5 +1,6 @@
 """The statements the service sends on the measured paths, copied from service/repo/*.py as the
-service composes them, for the bare app to send verbatim.
+service composes them, for the bare app (bench/bare_app.py) and the peer (bench/peer_app.py) to
+send verbatim.
 
 `drift()` replays the repo functions against a recording connection and compares the statements
 they send, in order, so a change to the service's SQL stops the benchmark (update the copy)
@@ -14,7 +15,7 @@ from typing import Any
 
 from psycopg import sql
 
-from service.repo import narratives, rebuttals, sightings, stats
+from service.repo import keys, narratives, rebuttals, sightings, stats
 from service.repo.pages import Page
 
 RESOLVE_MANY = """
@@ -22,6 +23,21 @@ RESOLVE_MANY = """
           FROM unnest(%(refs)s::text[], %(ids)s::uuid[], %(slugs)s::text[]) AS r (ref, id, slug)
           JOIN narratives n ON n.id = r.id OR n.slug = r.slug
            FOR SHARE OF n
+        """
+
+# The key check on a cache miss (the peer app's; the bare app checks no key).
+AUTHENTICATE = """
+        WITH found AS (
+            SELECT id, name, role, last_used_at
+              FROM api_keys
+             WHERE key_hash = %(key_hash)s AND revoked_at IS NULL
+        ), stamped AS (
+            UPDATE api_keys k SET last_used_at = clock_timestamp()
+              FROM found f
+             WHERE k.id = f.id
+               AND (f.last_used_at IS NULL OR f.last_used_at < now() - interval '1 minute')
+        )
+        SELECT id, name, role FROM found
         """
 
 RESOLVE = "SELECT id, slug, status FROM narratives n WHERE id = %(id)s OR slug = %(slug)s"
@@ -307,6 +323,7 @@ def drift() -> list[str]:
     }
     expected: dict[str, tuple[list[str], Callable[[Any], Any]]] = {
         "RESOLVE_MANY": ([RESOLVE_MANY], lambda c: narratives.resolve_many(c, ["a-slug"])),
+        "AUTHENTICATE": ([AUTHENTICATE], lambda c: keys.authenticate(c, "a-hash")),
         "RESOLVE": ([RESOLVE], lambda c: narratives.resolve(c, "a-slug")),
         "KEY_LOCK + INSERT_MANY": (
             [KEY_LOCK, INSERT_MANY],

@@ -1,5 +1,6 @@
 """`make bench`: seed (or reuse) 1,000,000 sightings, serve the service and the bare app under
-gunicorn, load each path on both in alternation, and print req/s, p50/p99 and the ratios.
+gunicorn and the FastAPI peer under uvicorn, check that they answer alike, load each path on
+each app in turn, and print req/s, p50/p99 and the ratios.
 
     python -m bench.run [--duration 10] [--warmup 3] [--rounds 3] [--connections 8]
                         [--threads 2] [--workers N] [--rows 1000000] [--reseed]
@@ -23,7 +24,7 @@ from typing import Any, NoReturn
 if not __package__:  # run as a file (python bench/run.py): make `bench` importable
     sys.path.insert(0, str(FilePath(__file__).resolve().parent.parent))
 
-from bench import bare_sql, database, load, machine, python_load, report, seed, servers
+from bench import bare_sql, database, load, machine, python_load, report, same, seed, servers
 from bench.load import Load, Result
 from bench.paths import BY_KEY, Path
 from bench.settings import RESULTS_DIR
@@ -40,7 +41,8 @@ def say(message: str) -> None:
 def options(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench.run",
-        description="Benchmark the service against a bare Flask + psycopg app on the same data.",
+        description="Benchmark the service against a bare Flask app and a FastAPI peer on the "
+        "same data.",
     )
     parser.add_argument("--duration", type=int, default=10, help="measured seconds per run")
     parser.add_argument("--warmup", type=int, default=3, help="unmeasured seconds before each")
@@ -53,7 +55,7 @@ def options(argv: list[str] | None = None) -> argparse.Namespace:
         "--workers",
         type=int,
         default=int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 2),
-        help="gunicorn workers per app (default: WEB_CONCURRENCY, else the core count)",
+        help="workers per app (default: WEB_CONCURRENCY, else the core count)",
     )
     parser.add_argument("--rows", type=int, default=1_000_000, help="sightings to seed")
     parser.add_argument("--reseed", action="store_true", help="drop and rebuild the seed data")
@@ -143,6 +145,34 @@ def _measure(
     return result
 
 
+def _same_answers(
+    running: dict[str, servers.Server], paths: list[Path], *, keys: dict[str, str], stamp: str
+) -> str:
+    """Send each path once to every app before anything is measured (bench/same.py). The
+    peer must answer with the service's bytes, or the run stops; the bare app makes its JSON
+    with the standard library (other spacing, escapes and member order), so its differences
+    are only reported."""
+    found = same.compare(
+        {name: same.over_http(server.base_url) for name, server in running.items()},
+        paths,
+        keys=keys,
+        slugs=list(seed.NARRATIVES),
+        tag=stamp,
+    )
+    peer = {key: apps["peer"] for key, apps in found.items() if apps["peer"]}
+    if peer:
+        raise SystemExit(
+            "the peer does not answer as the service does: "
+            + "; ".join(f"{key}: {what}" for key, what in peer.items())
+        )
+    bare = sorted(key for key, apps in found.items() if apps["bare"])
+    return (
+        "answers: the peer's equal the service's on every path (status, headers, body bytes; "
+        "new ids and times set aside); the bare app's "
+        + (f"differ on {', '.join(bare)}" if bare else "too")
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = options(argv)
     started = time.monotonic()
@@ -178,12 +208,13 @@ def main(argv: list[str] | None = None) -> int:
             f"Python {host['python']}",
             f"PostgreSQL {facts['server_version']} ({source}); shared_buffers "
             f"{facts['shared_buffers']}, synchronous_commit {facts['synchronous_commit']}",
-            f"apps: gunicorn, service.gunicorn_conf, {args.workers} workers each "
-            f"({os.environ.get('GUNICORN_THREADS', '1')} thread(s)), same pool settings; "
+            f"apps: service and bare under gunicorn, service.gunicorn_conf "
+            f"({os.environ.get('GUNICORN_THREADS', '1')} thread(s)); peer under uvicorn "
+            f"(uvloop, httptools); {args.workers} workers each, same pool settings; "
             + " ".join(f"{k}={v}" for k, v in app_env.items()),
             f"load: {generator_name}, {args.connections} connections, {args.threads} threads; "
             f"{args.warmup} s warm-up + {args.duration} s measured, {args.rounds} round(s) per "
-            "app and path, alternating; the best round shown",
+            "app and path, in rotation; the best round shown",
             f"data: {counts['sightings']:,} sightings, {counts['narratives']} narratives, "
             f"{counts['rebuttals']:,} rebuttals ({counts['rebuttal_narratives']:,} links); "
             "a fresh copy per run",
@@ -195,20 +226,23 @@ def main(argv: list[str] | None = None) -> int:
         log_dir = RESULTS_DIR / f"logs-{stamp}"
         running = {
             name: stack.enter_context(
-                servers.gunicorn(
+                servers.serve(
                     name, run_url, workers=args.workers, log=log_dir / f"{name}.log", env=app_env
                 )
             )
             for name in servers.APPS
         }
+        header.append(_same_answers(running, paths, keys=keys, stamp=stamp))
+        say(header[-1])
         postmaster = database.postmaster_pid(admin_url)
         roots = [os.getpid()] + ([postmaster] if postmaster else [])
         rounds: dict[str, dict[str, list[Result]]] = {}
         for path in paths:
-            rounds[path.key] = {"service": [], "bare": []}
+            rounds[path.key] = {name: [] for name in servers.APPS}
             for number in range(args.rounds):
-                order = ("service", "bare") if number % 2 == 0 else ("bare", "service")
-                for name in order:
+                first = number % len(servers.APPS)  # each app in turn measured first
+                names = list(servers.APPS)
+                for name in names[first:] + names[:first]:
                     tag = f"{stamp}-{path.key}-{name}-{number}"
                     rounds[path.key][name].append(
                         _measure(

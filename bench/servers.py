@@ -1,5 +1,7 @@
-"""The two apps under gunicorn, each with the service's own gunicorn config and environment, on a
-free loopback port; stopped (the whole process group) however the benchmark ends."""
+"""The three apps, each on a free loopback port with the same workers and environment, stopped
+(the whole process group) however the benchmark ends: the service and the bare app under
+gunicorn with the service's own gunicorn config, the peer (an ASGI app) under uvicorn with
+uvloop and httptools, as its stack is served."""
 
 import os
 import signal
@@ -17,7 +19,11 @@ from pathlib import Path
 
 from bench.settings import ROOT
 
-APPS = {"service": "service.wsgi:app", "bare": "bench.bare_app:app"}
+APPS = {
+    "service": "service.wsgi:app",
+    "bare": "bench.bare_app:app",
+    "peer": "bench.peer_app:app",
+}
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: no proxy
 
 
@@ -35,13 +41,27 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def command(name: str, port: int, workers: int) -> list[str]:
+    """The command that serves app `name`: gunicorn for the two WSGI apps; uvicorn's own
+    process manager (`--workers`) for the peer, with its access log off as gunicorn's is."""
+    if name == "peer":
+        return [
+            sys.executable, "-m", "uvicorn", APPS[name], "--host", "127.0.0.1",
+            "--port", str(port), "--workers", str(workers), "--loop", "uvloop",
+            "--http", "httptools", "--no-access-log", "--log-level", "warning",
+        ]  # fmt: skip
+    return [
+        sys.executable, "-m", "gunicorn", "--config", "python:service.gunicorn_conf", APPS[name],
+    ]  # fmt: skip
+
+
 @contextmanager
-def gunicorn(
+def serve(
     name: str, database_url: str, *, workers: int, log: Path, env: dict[str, str]
 ) -> Iterator[Server]:
-    """Serve app `name` ("service" or "bare") until the block ends, with `env` added to this
-    process's environment. gunicorn's own access log is off for both; the service's JSON
-    access line is the service's and stays."""
+    """Serve app `name` (a key of APPS) until the block ends, with `env` added to this
+    process's environment. The servers' own access logs are off; the service's JSON access
+    line is the service's and stays."""
     port = _free_port()
     metrics_dir = tempfile.TemporaryDirectory(prefix=f"bench-metrics-{name}-")
     env = {
@@ -53,13 +73,10 @@ def gunicorn(
         "GUNICORN_ACCESSLOG": "",
         "PROMETHEUS_MULTIPROC_DIR": metrics_dir.name,
     }
-    command = [
-        sys.executable, "-m", "gunicorn", "--config", "python:service.gunicorn_conf", APPS[name],
-    ]  # fmt: skip
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as out:
         process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            command(name, port, workers), cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip
     server = Server(name, f"http://127.0.0.1:{port}", process.pid, log)
@@ -72,7 +89,7 @@ def gunicorn(
 
 
 def worker_pids(server: Server) -> list[int]:
-    """The gunicorn workers (children of the arbiter), for a profiler to attach to."""
+    """The workers (children of gunicorn's arbiter or uvicorn's manager), for a profiler."""
     found = subprocess.run(
         ["pgrep", "-P", str(server.pid)], capture_output=True, text=True, check=False
     )
@@ -84,7 +101,7 @@ def _wait_until_ready(server: Server, process: subprocess.Popen, timeout: float 
     while time.monotonic() < deadline:
         if process.poll() is not None:
             tail = server.log.read_text(errors="replace")[-2000:]
-            raise RuntimeError(f"gunicorn ({server.name}) exited:\n{tail}")
+            raise RuntimeError(f"{server.name} exited:\n{tail}")
         try:
             with _DIRECT.open(server.base_url + "/readyz", timeout=5) as response:
                 if response.status == 200:
@@ -92,7 +109,7 @@ def _wait_until_ready(server: Server, process: subprocess.Popen, timeout: float 
         except (OSError, urllib.error.URLError):
             pass
         time.sleep(0.2)
-    raise RuntimeError(f"gunicorn ({server.name}) was not ready within {timeout:.0f} s")
+    raise RuntimeError(f"{server.name} was not ready within {timeout:.0f} s")
 
 
 def _stop(process: subprocess.Popen) -> None:

@@ -15,8 +15,8 @@ from service import db
 from service.api.blueprint import Blueprint
 from service.api.lookups import narrative_or_404
 from service.domain import stats as arithmetic
+from service.formats import stats as formats
 from service.repo import stats as repo
-from service.schemas.sightings import SOURCE_KINDS
 from service.schemas.stats import (
     MAX_BUCKETS,
     CoveragePage,
@@ -77,45 +77,9 @@ class NarrativeTimeline(MethodView):
             rebuttals = repo.rebuttals_between(
                 conn, narrative["id"], limit=TIMELINE_REBUTTALS, **bounds
             )
-        languages = sorted({language for row in rows for language in row["by_language"]})
-        buckets = [
-            {
-                "start": row["start"],
-                "sightings": row["sightings"],
-                "by_source_kind": {
-                    kind: row["by_source_kind"].get(kind, 0) for kind in SOURCE_KINDS
-                },
-                "by_language": {lang: row["by_language"].get(lang, 0) for lang in languages},
-            }
-            for row in rows
-        ]
-        for rebuttal in rebuttals:
-            rebuttal["bucket"] = arithmetic.bucket_start(rebuttal["published_at"], interval)
-        document = {
-            "narrative": {"id": narrative["id"], "slug": narrative["slug"], "title": span["title"]},
-            "interval": interval,
-            "from": window.start,
-            "to": window.end,
-            "buckets": buckets,
-            "rebuttals": [
-                {
-                    key: r[key]
-                    for key in ("id", "published_at", "bucket", "verdict", "issuer", "url")
-                }
-                for r in rebuttals
-            ],
-            "totals": {
-                "sightings": sum(b["sightings"] for b in buckets),
-                "by_source_kind": _sum(buckets, "by_source_kind", SOURCE_KINDS),
-                "by_language": _sum(buckets, "by_language", languages),
-                "rebuttals": rebuttals[0]["in_range"] if rebuttals else 0,
-            },
-        }
-        return rows_response(document)
-
-
-def _sum(buckets: list[dict[str, Any]], field: str, keys: Any) -> dict[str, int]:
-    return {key: sum(bucket[field][key] for bucket in buckets) for key in keys}
+        return rows_response(
+            formats.timeline_document(narrative, span, window, interval, rows, rebuttals)
+        )
 
 
 @blp.route("/stats/coverage")
@@ -136,52 +100,7 @@ class Coverage(MethodView):
         with db.connection() as conn:
             rows = repo.coverage_page(conn, sort=sort, limit=limit, after=after, **filters)
             overall = repo.coverage_overall(conn, **filters)
-        items = rows[:limit]
-        next_cursor = _encode(sort, items[-1]) if len(rows) > limit else None
-        median = overall["median_latency_seconds"]
-        median = None if median is None else int(median)
-        return rows_response(
-            {
-                "items": [_coverage_item(row) for row in items],
-                "next_cursor": next_cursor,
-                "sort": sort,
-                "overall": {
-                    "narratives": overall["narratives"],
-                    "rebutted": overall["rebutted"],
-                    "unrebutted": overall["narratives"] - overall["rebutted"],
-                    "sightings": overall["sightings"],
-                    "sightings_unrebutted": overall["sightings_unrebutted"],
-                    "rebuttals": overall["rebuttals"],
-                    "median_latency_seconds": median,
-                    "median_latency": arithmetic.iso_duration(median),
-                    "sightings_7d_before": overall["before_7d"] or 0,
-                    "sightings_7d_after": overall["after_7d"] or 0,
-                },
-            }
-        )
-
-
-def _coverage_item(row: dict[str, Any]) -> dict[str, Any]:
-    rebutted = row["first_rebuttal_at"] is not None
-    return {
-        "narrative": {"id": row["id"], "slug": row["slug"], "title": row["title"]},
-        "sightings": row["sightings"],
-        "rebuttals": row["rebuttals"],
-        "rebutted": rebutted,
-        "first_sighting_at": row["first_seen_at"],
-        "first_rebuttal_at": row["first_rebuttal_at"],
-        "latency_seconds": row["latency_seconds"],
-        "latency": arithmetic.iso_duration(row["latency_seconds"]),
-        "sightings_7d_before": row["before_7d"] if rebutted else None,
-        "sightings_7d_after": row["after_7d"] if rebutted else None,
-    }
-
-
-# Cursors: the sort key of a page's last row, with the name of the sort, base64url-encoded as
-# service/web/pagination.py does for the lists (whose keys are a timestamp and an id).
-def _encode(sort: str, row: dict[str, Any]) -> str:
-    raw = json.dumps([f"coverage:{sort}", row["k1"], row["k2"], str(row["id"])])
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+        return rows_response(formats.coverage_document(rows, overall, limit=limit, sort=sort))
 
 
 def _decode(sort: str, cursor: str) -> tuple[int, int, uuid.UUID]:
