@@ -61,7 +61,17 @@ def settings() -> dict[str, Any]:
 
 
 def register_api(app: Flask) -> TrackerApi:
-    from service.api import audit, docs, exports, health, keys, narratives, rebuttals, sightings
+    from service.api import (
+        audit,
+        changes,
+        docs,
+        exports,
+        health,
+        keys,
+        narratives,
+        rebuttals,
+        sightings,
+    )
 
     for key, value in settings().items():
         app.config.setdefault(key, value)
@@ -69,7 +79,7 @@ def register_api(app: Flask) -> TrackerApi:
     api.spec.components.security_scheme(
         BEARER, {"type": "http", "scheme": "bearer", "description": "An API key."}
     )
-    for module in (health, narratives, sightings, rebuttals, keys, audit, exports):
+    for module in (health, narratives, sightings, rebuttals, keys, audit, exports, changes):
         api.register_blueprint(module.blp)
     sightings.document(api.spec)
     app.register_blueprint(docs.blp)
