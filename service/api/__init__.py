@@ -71,6 +71,7 @@ def register_api(app: Flask) -> TrackerApi:
         narratives,
         rebuttals,
         sightings,
+        webhooks,
     )
 
     for key, value in settings().items():
@@ -79,7 +80,17 @@ def register_api(app: Flask) -> TrackerApi:
     api.spec.components.security_scheme(
         BEARER, {"type": "http", "scheme": "bearer", "description": "An API key."}
     )
-    for module in (health, narratives, sightings, rebuttals, keys, audit, exports, changes):
+    for module in (
+        health,
+        narratives,
+        sightings,
+        rebuttals,
+        keys,
+        audit,
+        exports,
+        changes,
+        webhooks,
+    ):
         api.register_blueprint(module.blp)
     sightings.document(api.spec)
     app.register_blueprint(docs.blp)

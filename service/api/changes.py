@@ -63,10 +63,10 @@ class Changes(MethodView):
                 conn, xmin=xmin, after=position, limit=limit, types=types, narrative=narrative_id
             )
             items = _events(conn, rows[:limit])
-        if len(rows) > limit:
-            last = rows[limit - 1]
+        if rows:
+            last = rows[:limit][-1]
             position = (last["xid"], last["id"])
-        else:
+        if len(rows) <= limit:
             # Every matching event below xmin has been returned, and no transaction can still
             # write below it: the next page may start at xmin, so idle polls stay cheap.
             position = max(position, (xmin, 0))
