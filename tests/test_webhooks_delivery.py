@@ -2,8 +2,13 @@
 signatures checked with the `standardwebhooks` package, retries under one webhook-id, timeouts,
 Retry-After, rollbacks, several workers at once, redelivery, rotation and disabling."""
 
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
+import urllib.request
 from typing import Any
 
 import psycopg
@@ -14,6 +19,7 @@ from service import config, create_app, db
 from service.jobs import registry, webhooks, worker
 from service.web import auth
 from tests.factories import create_narrative, create_rebuttal, create_sighting, sighting_body
+from tests.live import ROOT, free_port
 from tests.receivers import Answer, Receiver
 
 JOB = next(job for job in registry() if job.run is webhooks.deliver_due)
@@ -278,3 +284,59 @@ def test_a_subscription_failing_n_times_is_disabled_with_a_reason(migrated_datab
     assert state["disabled_reason"].startswith("Disabled after 3 failed deliveries in a row")
     assert "HTTP 500" in state["disabled_reason"]
     assert pending == 2  # kept, to go out if an admin switches it back on
+
+
+def test_a_target_that_turned_private_is_refused_at_delivery_time(hooks):
+    with Receiver() as receiver:
+        # Created while allowed; delivered by a worker that allows public targets only, as a
+        # name that resolved to a public address and now answers 127.0.0.1 would be.
+        sub = hooks.subscribe(receiver.url, ["sighting.created"])
+        create_sighting(hooks.client, create_narrative(hooks.client)["slug"])
+        strict = config.read({"WEBHOOK_RETRY_BASE_SECONDS": "0.05"})
+        worker.run_once(hooks.url, JOB, strict)
+
+    assert receiver.count() == 0
+    [attempt] = hooks.deliveries(sub["id"])
+    assert attempt["outcome"] == "retry" and attempt["status_code"] is None
+    assert attempt["error"].startswith("target refused: ") and "loopback" in attempt["error"]
+
+
+def test_the_worker_process_delivers_and_serves_its_metrics(hooks):
+    with Receiver() as receiver:
+        hooks.subscribe(receiver.url, ["sighting.created"])
+        create_sighting(hooks.client, create_narrative(hooks.client)["slug"])
+        port = free_port()
+        env = {
+            **os.environ,
+            "DATABASE_URL": hooks.url,
+            "WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
+            "WEBHOOK_POLL_SECONDS": "0.1",
+            "WORKER_METRICS_PORT": str(port),
+        }
+        process = subprocess.Popen(
+            [sys.executable, "-m", "service", "worker"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 20
+            metrics = ""
+            while time.monotonic() < deadline:
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics") as page:
+                        metrics = page.read().decode()
+                except OSError:
+                    metrics = ""
+                if receiver.count() and 'outcome="delivered"} 1.0' in metrics:
+                    break
+                time.sleep(0.1)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=15)
+
+    assert receiver.count() == 1
+    assert 'narratives_webhook_deliveries_total{outcome="delivered"} 1.0' in metrics
+    assert "narratives_webhook_queue_depth 0.0" in metrics
+    assert "narratives_webhook_oldest_pending_seconds 0.0" in metrics
