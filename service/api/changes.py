@@ -59,21 +59,34 @@ class Changes(MethodView):
             filters = _fingerprint(types, narrative_id)
             position = decode_cursor(after, filters) if after else (0, 0)
             xmin = repo.snapshot_xmin(conn)
+            until = repo.scan_end(conn, xmin=xmin, after=position)
             rows = repo.page(
-                conn, xmin=xmin, after=position, limit=limit, types=types, narrative=narrative_id
+                conn,
+                xmin=xmin,
+                after=position,
+                until=until,
+                limit=limit,
+                types=types,
+                narrative=narrative_id,
             )
             items = _events(conn, rows[:limit])
-        if rows:
-            last = rows[:limit][-1]
+        more = len(rows) > limit or until is not None
+        if len(rows) > limit:
+            last = rows[limit - 1]
             position = (last["xid"], last["id"])
-        if len(rows) <= limit:
+        elif until is not None:
+            # The scan's window ended before the page filled: go on from its end next time.
+            position = until
+        else:
             # Every matching event below xmin has been returned, and no transaction can still
             # write below it: the next page may start at xmin, so idle polls stay cheap.
+            if rows:
+                position = (rows[-1]["xid"], rows[-1]["id"])
             position = max(position, (xmin, 0))
         return {
             "items": items,
             "next_cursor": encode_cursor(position, filters),
-            "has_more": len(rows) > limit,
+            "has_more": more,
         }
 
 

@@ -31,8 +31,14 @@ TYPES = (
     "rebuttal.deleted",
 )
 
-# The record an audit row is about, and what the transaction did to it. `first` is false for
-# every row of (xid, record) but the earliest, which stands for the event.
+# One request reads at most this many audit rows, however few of them match its filters, so a
+# filter that matches rarely costs a few pages of cheap scanning rather than one long query.
+SCAN_ROWS = 5000
+
+# The record an audit row is about, and what its transaction did to it. Only the first row of
+# a (xid, record) pair stands for the event (e.first_id = a.id). Filters are on the derived
+# resource (k.resource), which no index matches: the planner then walks the (xid, id) window,
+# instead of AND-ing in the resource index's million entries.
 _EVENTS = """
 SELECT a.id, a.xid, a.at AS occurred_at, a.record_id, k.resource, e.type, e.by
   FROM audit_log a
@@ -41,7 +47,8 @@ SELECT a.id, a.xid, a.at AS occurred_at, a.record_id, k.resource, e.type, e.by
                               WHEN 'rebuttal_narratives' THEN 'rebuttal'
                               ELSE a.resource END AS resource) k
  CROSS JOIN LATERAL (
-       SELECT k.resource || '.' || CASE
+       SELECT min(g.id) AS first_id,
+              k.resource || '.' || CASE
                 WHEN bool_or(g.resource = k.resource AND g.action = 'delete') THEN 'deleted'
                 WHEN bool_or(g.resource = k.resource AND g.action = 'create') THEN 'created'
                 WHEN bool_or(g.resource = 'narrative' AND g.action = 'update'
@@ -55,10 +62,12 @@ SELECT a.id, a.xid, a.at AS occurred_at, a.record_id, k.resource, e.type, e.by
         WHERE g.record_id = a.record_id AND g.xid = a.xid) e
  WHERE a.xid < %(xmin)s
    AND (a.xid, a.id) > (%(after_xid)s::xid8, %(after_id)s)
-   AND a.resource IN ('narrative', 'narrative_aliases', 'sighting', 'rebuttal',
-                      'rebuttal_narratives')
-   AND NOT EXISTS (SELECT 1 FROM audit_log b
-                    WHERE b.record_id = a.record_id AND b.xid = a.xid AND b.id < a.id)
+   AND (a.xid, a.id) <= (%(until_xid)s::xid8, %(until_id)s)
+   -- implied by the two above, but the planner estimates a plain range far better than a row
+   -- comparison, and so walks the index in order instead of sorting the window
+   AND a.xid BETWEEN %(after_xid)s::xid8 AND %(until_xid)s::xid8
+   AND k.resource IN ('narrative', 'sighting', 'rebuttal')
+   AND e.first_id = a.id
 """
 
 # A narrative's events: its own, its sightings' (wherever the sighting pointed before or after
@@ -78,9 +87,29 @@ def snapshot_xmin(conn: Connection) -> int:
     """The oldest transaction still running: every one below it has finished.
 
     Read in its own statement BEFORE the page query: the page's snapshot is then at least as
-    new, so it sees every committed row below this bound."""
+    new, so it sees every committed row below this bound, and those rows can no longer change
+    (which is also why two statements may read the same window)."""
     row = conn.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin").fetchone()
     return int(row["xmin"])
+
+
+def scan_end(conn: Connection, *, xmin: int, after: tuple[int, int]) -> tuple[int, int] | None:
+    """The (xid, id) of the SCAN_ROWS-th audit row after `after` and below xmin; None if there
+    are fewer (then a page may read up to xmin)."""
+    row = conn.execute(
+        """
+        SELECT a.xid::text AS end_xid, a.id AS end_id FROM audit_log a
+         WHERE a.xid < %(xmin)s AND (a.xid, a.id) > (%(after_xid)s::xid8, %(after_id)s)
+         ORDER BY a.xid, a.id OFFSET %(skip)s LIMIT 1
+        """,
+        {
+            "xmin": str(xmin),
+            "after_xid": str(after[0]),
+            "after_id": after[1],
+            "skip": SCAN_ROWS - 1,
+        },
+    ).fetchone()
+    return (int(row["end_xid"]), row["end_id"]) if row else None
 
 
 def page(
@@ -88,12 +117,16 @@ def page(
     *,
     xmin: int,
     after: tuple[int, int],
+    until: tuple[int, int] | None,
     limit: int,
     types: list[str] | None = None,
     narrative: uuid.UUID | None = None,
 ) -> list[dict[str, Any]]:
-    """Events after the (xid, id) position and below xmin, in (xid, id) order; up to limit + 1."""
+    """Events after `after`, up to `until` (inclusive) and below xmin, in (xid, id) order; up
+    to limit + 1 of them."""
     query = sql.SQL(_EVENTS)
+    if types:  # only the audit rows that can make those types (a cheap filter before the laterals)
+        query += sql.SQL(" AND k.resource = ANY(%(resources)s)")
     if narrative is not None:
         query += sql.SQL(_OF_NARRATIVE)
     wrapped = sql.SQL(
@@ -103,10 +136,14 @@ def page(
         events=query,
         types=sql.SQL("WHERE ev.type = ANY(%(types)s)" if types else ""),
     )
+    until = until or (2**63, 2**63 - 1)  # no bound but xmin
     params = {
         "xmin": str(xmin),
         "after_xid": str(after[0]),
         "after_id": after[1],
+        "until_xid": str(until[0]),
+        "until_id": until[1],
+        "resources": sorted({kind.split(".", 1)[0] for kind in types or ()}),
         "types": types,
         "narrative": narrative,
         "narrative_text": str(narrative) if narrative else None,
