@@ -149,3 +149,23 @@ def test_a_disabled_subscription_enqueues_nothing(client, conn):
     assert created.status_code == 201
     create_sighting(client, narrative["slug"])
     assert enqueued(conn) == []
+
+
+def test_the_readme_receiver_accepts_a_signed_delivery_and_refuses_a_forged_one():
+    import re
+    from pathlib import Path
+
+    from service.domain import sender
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    [example] = re.findall(r"```python\n(.*?)```", readme.split("### Webhooks", 1)[1], re.S)[:1]
+    secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    namespace: dict = {"__name__": "readme_receiver"}
+    exec(example.replace("whsec_...", secret), namespace)
+    receiver = namespace["app"].test_client()
+    body = '{"type":"sighting.created","timestamp":"2024-03-26T12:00:00Z","data":{"id":"x"}}'
+
+    signed = sender.headers("msg_1", body, [secret])
+    assert receiver.post("/hooks/narratives", data=body, headers=signed).status_code == 204
+    forged = sender.headers("msg_1", body, ["whsec_" + "A" * 43 + "="])
+    assert receiver.post("/hooks/narratives", data=body, headers=forged).status_code == 400
