@@ -56,6 +56,13 @@ class Settings:
     # The worker
     WORKER_INTERVAL_SECONDS: float = _setting(60.0, minimum=0.1)
     IDEMPOTENCY_TTL_HOURS: int = _setting(24, minimum=1)
+    WORKER_METRICS_PORT: int = _setting(0, minimum=0)
+    # Webhooks (delivered by the worker)
+    WEBHOOK_POLL_SECONDS: float = _setting(1.0, minimum=0.05)
+    WEBHOOK_TIMEOUT_SECONDS: float = _setting(10.0, minimum=0.1)
+    WEBHOOK_RETRY_BASE_SECONDS: float = _setting(5.0, minimum=0.01)
+    WEBHOOK_DISABLE_AFTER_FAILURES: int = _setting(50, minimum=1)
+    WEBHOOK_ALLOW_PRIVATE_TARGETS: bool = False
 
     @property
     def bind(self) -> str:

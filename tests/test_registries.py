@@ -15,7 +15,14 @@ from service.schemas.sightings import SightingIn
 from service.web.problems import CONSTRAINT_FIELDS
 
 # Tables no request body writes directly: their constraints cannot be tripped by input.
-INTERNAL_TABLES = {"schema_migrations", "audit_log", "idempotency_keys", "rate_limit_windows"}
+INTERNAL_TABLES = {
+    "schema_migrations",
+    "audit_log",
+    "idempotency_keys",
+    "rate_limit_windows",
+    "webhook_messages",  # the outbox, written by a trigger
+    "webhook_attempts",  # the worker's delivery log
+}
 # Constraints on client-written tables that input still cannot reach (ids the service chose).
 NOT_FROM_INPUT = {
     "narrative_aliases_narrative_fkey",  # the narrative being written

@@ -67,6 +67,7 @@ def settings() -> dict[str, Any]:
 def register_api(app: Flask) -> TrackerApi:
     from service.api import (
         audit,
+        changes,
         docs,
         exports,
         health,
@@ -75,6 +76,7 @@ def register_api(app: Flask) -> TrackerApi:
         rebuttals,
         sightings,
         stats,
+        webhooks,
     )
 
     for key, value in settings().items():
@@ -83,7 +85,18 @@ def register_api(app: Flask) -> TrackerApi:
     api.spec.components.security_scheme(
         BEARER, {"type": "http", "scheme": "bearer", "description": "An API key."}
     )
-    for module in (health, narratives, sightings, rebuttals, keys, audit, exports, stats):
+    for module in (
+        health,
+        narratives,
+        sightings,
+        rebuttals,
+        keys,
+        audit,
+        exports,
+        changes,
+        webhooks,
+        stats,
+    ):
         api.register_blueprint(module.blp)
     sightings.document(api.spec)
     app.register_blueprint(docs.blp)

@@ -19,7 +19,7 @@ from psycopg import Connection
 from service.config import Settings
 
 # Modules whose @job functions the worker runs.
-MODULES = ("service.jobs.housekeeping", "service.jobs.stats")
+MODULES = ("service.jobs.housekeeping", "service.jobs.stats", "service.jobs.webhooks")
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,10 @@ class Job:
     name: str
     run: Callable[[Connection, Settings], dict[str, Any] | None]
     every: Callable[[Settings], float]  # seconds between rounds, from the settings
+    # An exclusive job's round runs in one transaction under its advisory lock, on one worker
+    # at a time. A shared one (webhook delivery) runs on every worker at once, on an autocommit
+    # connection, and must make its own claims (FOR UPDATE SKIP LOCKED).
+    exclusive: bool = True
 
     @property
     def lock_key(self) -> int:
@@ -38,13 +42,13 @@ class Job:
 _REGISTRY: dict[str, Job] = {}
 
 
-def job(name: str, *, every: Callable[[Settings], float]):
+def job(name: str, *, every: Callable[[Settings], float], exclusive: bool = True):
     """Register the decorated function as a job that runs every `every(settings)` seconds."""
 
     def register(run: Callable[[Connection, Settings], dict[str, Any] | None]):
         if name in _REGISTRY and _REGISTRY[name].run is not run:
             raise ValueError(f"two jobs are named {name!r}")
-        _REGISTRY[name] = Job(name, run, every)
+        _REGISTRY[name] = Job(name, run, every, exclusive)
         return run
 
     return register

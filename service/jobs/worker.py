@@ -10,6 +10,7 @@ import threading
 import time
 from typing import Any
 
+import prometheus_client
 import psycopg
 
 from service import db
@@ -25,6 +26,8 @@ def run_once(url: str, job: Job, settings: Settings) -> dict[str, Any] | None:
     """One round of one job; None when another worker holds its lock."""
     with db.connect(url) as conn:
         conn.autocommit = True
+        if not job.exclusive:
+            return job.run(conn, settings) or {}
         locked = conn.execute("SELECT pg_try_advisory_lock(%s) AS ok", (job.lock_key,))
         if not locked.fetchone()["ok"]:
             return None
@@ -41,6 +44,9 @@ def run(url: str, settings: Settings, *, rounds: int | None = None) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     jobs = registry()
+    if settings.WORKER_METRICS_PORT:
+        # The worker's own /metrics (webhook deliveries, queue depth), apart from the API's.
+        prometheus_client.start_http_server(settings.WORKER_METRICS_PORT)
     due = dict.fromkeys((job.name for job in jobs), 0.0)
     done = dict.fromkeys(due, 0)
     log.info("worker started", extra={"jobs": [job.name for job in jobs]})

@@ -35,6 +35,7 @@ CONSTRAINT_FIELDS = {
     "sightings_narrative_fkey": ("narrative", "The narrative does not exist."),
     "rebuttal_narratives_narrative_fkey": ("narratives", "A narrative does not exist."),
     "sightings_content_key": ("_body", "This narrative already has this sighting."),
+    "webhook_subscriptions_narrative_fkey": ("narrative", "The narrative does not exist."),
     "api_keys_name_key": (
         "name",
         "A key with this name exists or existed; names are never reused.",
