@@ -62,7 +62,7 @@ def settings() -> dict[str, Any]:
 
 
 def register_api(app: Flask) -> TrackerApi:
-    from service.api import audit, docs, health, keys, narratives, rebuttals, sightings
+    from service.api import audit, docs, health, keys, match, narratives, rebuttals, sightings
 
     for key, value in settings().items():
         app.config.setdefault(key, value)
@@ -70,7 +70,7 @@ def register_api(app: Flask) -> TrackerApi:
     api.spec.components.security_scheme(
         BEARER, {"type": "http", "scheme": "bearer", "description": "An API key."}
     )
-    for module in (health, narratives, sightings, rebuttals, keys, audit):
+    for module in (health, narratives, sightings, rebuttals, match, keys, audit):
         api.register_blueprint(module.blp)
     sightings.document(api.spec)
     app.register_blueprint(docs.blp)

@@ -6,6 +6,7 @@ from typing import Any
 
 from psycopg import Connection, sql
 
+from service.repo import phrases
 from service.repo.updates import update_columns
 
 # One narrative as the API shows it, with its derived figures. The counts and first/last seen
@@ -131,6 +132,7 @@ def insert(conn: Connection, fields: dict[str, Any], *, by: str | None) -> uuid.
         {**fields, "by": by},
     ).fetchone()
     replace_aliases(conn, row["id"], fields.get("aliases") or [])
+    phrases.lemmatize_pending(conn)
     return row["id"]
 
 
@@ -139,6 +141,7 @@ def update(conn: Connection, id_: uuid.UUID, changes: dict[str, Any], *, by: str
     update_columns(conn, "narratives", _UPDATABLE, id_, changes, by=by)
     if "aliases" in changes:
         replace_aliases(conn, id_, changes["aliases"])
+    phrases.lemmatize_pending(conn)
 
 
 def replace_aliases(conn: Connection, id_: uuid.UUID, aliases: list[dict[str, str]]) -> None:

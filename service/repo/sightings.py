@@ -9,6 +9,7 @@ from typing import Any
 from psycopg import Connection, sql
 
 from service import urls
+from service.repo import phrases
 from service.repo.updates import update_columns
 
 _SELECT = """
@@ -110,6 +111,7 @@ def insert_many(
     for _ in range(_ATTEMPTS):
         todo = _insert_round(conn, rows, todo, results, by)
         if not todo:
+            phrases.lemmatize_pending(conn)
             return results  # type: ignore[return-value]
     raise RuntimeError("sightings kept conflicting with rows that vanished; retry the request")
 
@@ -162,6 +164,7 @@ def update(conn: Connection, id_: uuid.UUID, changes: dict[str, Any], *, by: str
     """Apply a PATCH (the API's shape, `narrative_id` for a move); only given keys change."""
     changes = _columns(changes)
     update_columns(conn, "sightings", COLUMNS, id_, changes, by=by)
+    phrases.lemmatize_pending(conn)
 
 
 # Optional filters: parameter name -> condition. Only these fragments ever reach the SQL.

@@ -1,0 +1,113 @@
+"""/v1/match: which known narratives a text or a link carries, and what was said against them."""
+
+from typing import Any
+
+from flask.views import MethodView
+from psycopg import Connection
+
+from service import db, urls
+from service.api.blueprint import Blueprint
+from service.jsonio import rows_response
+from service.matching import language as languages
+from service.matching import scoring
+from service.matching.lemmas import lemmatize_uk
+from service.repo import match as repo
+from service.repo import rebuttals as rebuttals_repo
+from service.schemas.match import MatchIn, MatchResult, MatchUrlQuery
+
+REBUTTALS_PER_MATCH = 5
+# Texts this short are also compared by trigrams with the short phrasings (misspellings).
+SHORT_TEXT = 200
+FUZZY_THRESHOLD = 0.4
+# A link's answer changes only when someone records a sighting: a short private cache is safe.
+CACHE_CONTROL = "private, max-age=60"
+
+blp = Blueprint(
+    "match",
+    __name__,
+    url_prefix="/v1/match",
+    description="Which known narratives a text or a link carries, with the rebuttals of them.",
+)
+
+
+@blp.route("")
+class Match(MethodView):
+    @blp.requires("reader")
+    @blp.arguments(MatchIn)
+    @blp.response(200, MatchResult)
+    def post(self, data: dict[str, Any]):
+        """Match a text, a link, or both.
+
+        Scores are calibrated: 0.5 and above means the text probably carries the narrative.
+        Nothing is written."""
+        with db.connection() as conn:
+            result = find(
+                conn,
+                text=data.get("text") or "",
+                url=data.get("url"),
+                language=data.get("language"),
+                limit=data["limit"],
+            )
+        return rows_response(result)
+
+    @blp.requires("reader")
+    @blp.arguments(MatchUrlQuery, location="query")
+    @blp.response(200, MatchResult)
+    def get(self, args: dict[str, Any]):
+        """Look a link up: the narratives sighted at this URL (tracking parameters ignored)."""
+        with db.connection() as conn:
+            result = find(conn, text="", url=args["url"], language=None, limit=args["limit"])
+        return rows_response(result, headers={"Cache-Control": CACHE_CONTROL})
+
+
+def find(
+    conn: Connection, *, text: str, url: str | None, language: str | None, limit: int
+) -> dict[str, Any]:
+    used = languages.resolve(language) or (
+        languages.detect(text) if text.strip() else languages.NEUTRAL
+    )
+    hits: list[dict[str, Any]] = []
+    common: list[str] = []
+    if text.strip():
+        analysed = lemmatize_uk(text) if used == "uk" else text
+        hits = repo.phrase_hits(conn, text=analysed, language=used)
+        common = hits[0]["common"] if hits else []
+        if len(text) <= SHORT_TEXT:
+            hits += repo.fuzzy_hits(conn, text=text, threshold=FUZZY_THRESHOLD)
+    url_hits = repo.url_hits(conn, url_normalized=urls.normalize(url)) if url else []
+    ranked = scoring.rank(
+        [_hit(row) for row in hits],
+        narratives=repo.live_narratives(conn) if hits else 1,
+        common=common,
+        url_hits=url_hits,
+    )[:limit]
+    briefs = repo.briefs(conn, [match.narrative_id for match in ranked])
+    return {
+        "matches": [
+            {
+                "narrative": briefs[match.narrative_id],
+                "score": match.score,
+                "evidence": match.evidence,
+                "rebuttals": rebuttals_repo.list_page(
+                    conn, limit=REBUTTALS_PER_MATCH, narrative_id=match.narrative_id
+                )[:REBUTTALS_PER_MATCH],
+            }
+            for match in ranked
+        ],
+        "language": used,
+    }
+
+
+def _hit(row: dict[str, Any]) -> scoring.Hit:
+    return scoring.Hit(
+        phrase_id=row["phrase_id"],
+        narrative_id=row["narrative_id"],
+        kind=row["kind"],
+        text=row["text"],
+        language=row["language"],
+        sighting_id=row["sighting_id"],
+        size=row["size"],
+        matched=row["matched"],
+        similarity=row["similarity"],
+        terms_held=row["terms_held"],
+    )
