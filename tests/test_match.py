@@ -1,5 +1,7 @@
 """POST /v1/match and GET /v1/match: which known narratives a text or a link carries."""
 
+# ruff: noqa: RUF001 (Cyrillic letters and apostrophes are data here)
+
 import pytest
 
 from tests.factories import create_narrative, create_rebuttal, create_sighting
@@ -54,7 +56,8 @@ def crocus(client):
 
 def test_russian_text_finds_an_english_titled_narrative_through_its_russian_alias(client, crocus):
     result = match(
-        client, text="Следователи снова говорят про «украинское окно» на границе с Брянской областью."
+        client,
+        text="Следователи снова говорят про «украинское окно» на границе с Брянской областью.",
     )
 
     assert result["language"] == "ru"

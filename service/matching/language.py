@@ -10,6 +10,8 @@ English ones; then it is matched language-neutrally, which also serves a text in
 have no stemmer for.
 """
 
+# ruff: noqa: RUF001, RUF002 (Cyrillic letters and apostrophes are data here)
+
 import re
 
 SUPPORTED = ("en", "ru", "uk")
@@ -22,21 +24,135 @@ _UK_LETTERS = re.compile(r"[іїєґІЇЄҐ]")
 _RU_LETTERS = re.compile(r"[ыэъёЫЭЪЁ]")
 
 _UK_WORDS = frozenset(
-    "що це та від як або також який яка які його її вони було буде після через щоб під час "
-    "державний україна україни".split()
+    [
+        "що",
+        "це",
+        "та",
+        "від",
+        "як",
+        "або",
+        "також",
+        "який",
+        "яка",
+        "які",
+        "його",
+        "її",
+        "вони",
+        "було",
+        "буде",
+        "після",
+        "через",
+        "щоб",
+        "під",
+        "час",
+        "державний",
+        "україна",
+        "україни",
+    ]
 )
 _RU_WORDS = frozenset(
-    "что это как от или также который которая которые его ее они было будет после через "
-    "чтобы под время украина украины".split()
+    [
+        "что",
+        "это",
+        "как",
+        "от",
+        "или",
+        "также",
+        "который",
+        "которая",
+        "которые",
+        "его",
+        "ее",
+        "они",
+        "было",
+        "будет",
+        "после",
+        "через",
+        "чтобы",
+        "под",
+        "время",
+        "украина",
+        "украины",
+    ]
 )
 _EN_WORDS = frozenset(
-    "the of and to in is that was for on with by as at from it be has have are were said this "
-    "an a not but which who their its after had".split()
+    [
+        "the",
+        "of",
+        "and",
+        "to",
+        "in",
+        "is",
+        "that",
+        "was",
+        "for",
+        "on",
+        "with",
+        "by",
+        "as",
+        "at",
+        "from",
+        "it",
+        "be",
+        "has",
+        "have",
+        "are",
+        "were",
+        "said",
+        "this",
+        "an",
+        "a",
+        "not",
+        "but",
+        "which",
+        "who",
+        "their",
+        "its",
+        "after",
+        "had",
+    ]
 )
 # Frequent function words of other Latin-script languages, to tell them from English.
 _OTHER_LATIN_WORDS = frozenset(
-    "der die das und ist nicht mit von den le la les des et est une du dans que el los las "
-    "por para con una il di che della sono w się nie jest na oraz".split()
+    [
+        "der",
+        "die",
+        "das",
+        "und",
+        "ist",
+        "nicht",
+        "mit",
+        "von",
+        "den",
+        "le",
+        "la",
+        "les",
+        "des",
+        "et",
+        "est",
+        "une",
+        "du",
+        "dans",
+        "que",
+        "el",
+        "los",
+        "las",
+        "por",
+        "para",
+        "con",
+        "una",
+        "il",
+        "di",
+        "che",
+        "della",
+        "sono",
+        "w",
+        "się",
+        "nie",
+        "jest",
+        "na",
+        "oraz",
+    ]
 )
 
 

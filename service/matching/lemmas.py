@@ -2,6 +2,8 @@
 downloaded). PostgreSQL has no Ukrainian stemmer, so Ukrainian phrases and texts are reduced to
 lemmas here and then indexed with the `match_simple` configuration (migration 0010)."""
 
+# ruff: noqa: RUF001 (Cyrillic letters and apostrophes are data here)
+
 import functools
 import re
 

@@ -3,7 +3,7 @@
 A *hit* is one stored phrasing of a narrative (title, alias, keyword, summary, sighting quote)
 that shares lexemes with the text. Each hit gets a strength in 0..1:
 
-    strength = kind weight × coverage² × specificity
+    strength = kind weight * coverage^2 * specificity
 
 - *kind weight*: an alias or title names the claim; a keyword is a search term; a summary is
   descriptive prose that neutral reporting shares; a quote is one sighting's words.

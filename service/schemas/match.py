@@ -1,5 +1,7 @@
 """Matching on the wire: a text or a link in, the narratives it carries out."""
 
+# ruff: noqa: RUF001 (Cyrillic letters and apostrophes are data here)
+
 from typing import Any
 
 import marshmallow as ma
