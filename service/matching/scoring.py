@@ -28,7 +28,12 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-KIND_WEIGHT = {"alias": 1.0, "title": 1.0, "quote": 0.9, "keyword": 0.75, "summary": 0.55}
+KIND_WEIGHT = {"alias": 1.0, "title": 1.0, "quote": 0.9, "keyword": 0.6, "summary": 0.5}
+# Phrasings of the claim itself; keywords and summaries name its topic, which neutral reporting
+# shares, so together they may support a claim but never reach MIDPOINT alone.
+CLAIM_KINDS = frozenset({"alias", "title", "quote"})
+SUPPORT_CAP = 0.35
+COVERAGE_POWER = 4
 LONG_PHRASE = 12
 MIDPOINT = 0.5
 STEEPNESS = 9.0
@@ -76,7 +81,7 @@ def strength(hit: Hit, weights: dict[str, float]) -> float:
     found = sum(matched)
     coverage = found / (found + missing) if found + missing > 0 else 0.0
     specificity = max(matched, default=0.0)
-    lexical = coverage**2 * specificity
+    lexical = coverage**COVERAGE_POWER * specificity
     if hit.similarity is not None:
         # A misspelt short phrase: trigram similarity stands in for coverage, and the
         # specificity is that of the phrase's own lexemes.
@@ -122,7 +127,9 @@ def rank(
     for narrative_id, scored in by_narrative.items():
         scored.sort(key=lambda pair: (-pair[0], pair[1].phrase_id))
         scored = _distinct(scored)
-        total = sum(value * DECAY**index for index, (value, _) in enumerate(scored))
+        claims = [value for value, hit in scored if hit.kind in CLAIM_KINDS]
+        support = [value for value, hit in scored if hit.kind not in CLAIM_KINDS]
+        total = _decayed(claims) + min(_decayed(support), SUPPORT_CAP)
         matches[narrative_id] = Match(
             narrative_id,
             round(squash(total), 4),
@@ -142,6 +149,10 @@ def rank(
         )
         del match.evidence[MAX_EVIDENCE:]
     return sorted(matches.values(), key=lambda m: (-m.score, str(m.narrative_id)))
+
+
+def _decayed(values: list[float]) -> float:
+    return sum(value * DECAY**index for index, value in enumerate(values))
 
 
 def _distinct(scored: list[tuple[float, Hit]]) -> list[tuple[float, Hit]]:
