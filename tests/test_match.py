@@ -69,15 +69,24 @@ def test_russian_text_finds_an_english_titled_narrative_through_its_russian_alia
 
 
 def test_ukrainian_inflected_forms_match_through_the_lemmatiser(client, crocus):
-    # "західних спецслужб ... стояли": neither word appears in the alias in this form.
-    result = match(client, text="Росія вкотре заявила, що за терактом стояли західні спецслужби.")
-    inflected = match(client, text="Кремль звинуватив західних спецслужб: вони стоять за терактом.")
+    # Longer than a headline, so that trigrams cannot stand in for lemmas; and neither
+    # "західних", "спецслужб" nor "стояли" appears in the alias in this form.
+    text = (
+        "Увечері в ефірі державного телебачення Росії вкотре пролунала версія, що за терактом "
+        "стояли західних країн спецслужби; доказів не навели, а незалежні журналісти нагадали, "
+        "що відповідальність за напад на концертний зал взяло на себе угруповання ІДІЛ."
+    )
+    inflected = match(client, text=text)
 
-    assert result["language"] == "uk"
-    assert result["matches"][0]["narrative"]["slug"] == "western-special-services"
-    assert inflected["matches"][0]["narrative"]["slug"] == "western-special-services"
-    assert inflected["matches"][0]["score"] >= 0.5
-    assert inflected["matches"][0]["evidence"][0]["language"] == "uk"
+    assert inflected["language"] == "uk"
+    best = inflected["matches"][0]
+    assert best["narrative"]["slug"] == "western-special-services"
+    assert best["score"] >= 0.5
+    assert best["evidence"][0] == {
+        "kind": "alias",
+        "text": "за терактом стоять західні спецслужби",
+        "language": "uk",
+    }
 
 
 def test_a_misspelt_short_phrase_matches_through_trigrams(client, crocus):
