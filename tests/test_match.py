@@ -198,3 +198,24 @@ def test_language_hint_is_used_and_an_unusable_one_falls_back_to_neutral(client,
     fallback = match(client, text="украинское окно", language="xx-not a tag!")
     assert fallback["language"] == "und"
     assert match(client, text="Ukrainian window", language="de")["language"] == "und"
+
+
+def test_a_ukrainian_quote_is_lemmatised_when_its_sighting_is_recorded(client, crocus):
+    sighting = create_sighting(
+        client,
+        "false-flag",
+        language="uk",
+        quote="Терористи отримали гроші від українських посередників у криптовалюті",
+    )
+    # Other forms of the same words, in a text too long for trigrams to stand in.
+    text = (
+        "За версією слідства, кожен терорист нібито отримав гроші від українського посередника "
+        "в криптовалюті, хоча жодних підтверджень цьому так і не оприлюднили, а канали, що "
+        "поширили версію, послалися на анонімне джерело."
+    )
+
+    best = match(client, text=text)["matches"][0]
+
+    assert best["narrative"]["slug"] == "false-flag"
+    assert best["score"] >= 0.5
+    assert {"kind": "quote", "sighting_id": sighting["id"]}.items() <= best["evidence"][0].items()

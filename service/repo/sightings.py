@@ -111,7 +111,8 @@ def insert_many(
     for _ in range(_ATTEMPTS):
         todo = _insert_round(conn, rows, todo, results, by)
         if not todo:
-            phrases.lemmatize_pending(conn)
+            if any(row["quote"] and phrases.needs_lemmas(row["language"]) for row in rows):
+                phrases.lemmatize_pending(conn)
             return results  # type: ignore[return-value]
     raise RuntimeError("sightings kept conflicting with rows that vanished; retry the request")
 
