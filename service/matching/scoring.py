@@ -63,6 +63,8 @@ class Match:
     narrative_id: object
     score: float
     evidence: list[dict] = field(default_factory=list)
+    total: float = 0.0  # the evidence before squashing: orders matches whose scores round equal
+    first: int = 0  # the oldest phrase that hit: a stable order for matches tied on evidence
 
 
 def idf(narratives_with_term: int, narratives: int) -> float:
@@ -134,6 +136,8 @@ def rank(
             narrative_id,
             round(squash(total), 4),
             [_evidence(hit) for _, hit in scored[:MAX_EVIDENCE]],
+            total,
+            min(hit.phrase_id for _, hit in scored),
         )
     for row in url_hits:
         match = matches.setdefault(row["narrative_id"], Match(row["narrative_id"], 0.0))
@@ -148,7 +152,7 @@ def rank(
             },
         )
         del match.evidence[MAX_EVIDENCE:]
-    return sorted(matches.values(), key=lambda m: (-m.score, str(m.narrative_id)))
+    return sorted(matches.values(), key=lambda m: (-m.score, -m.total, m.first))
 
 
 def _decayed(values: list[float]) -> float:

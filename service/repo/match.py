@@ -6,33 +6,43 @@ from typing import Any
 
 from psycopg import Connection
 
-# A lexeme that ANALYZE estimates to be in more phrases than this is dropped from the candidate
-# search: it would pull in thousands of phrases and, being in so many, is no evidence anyway.
-COMMON_PHRASES = 2000
+# How many candidate phrases a text may pull in, as estimated from the statistics that ANALYZE
+# keeps on `terms` (pg_stats' most common elements and their frequencies). The text's lexemes are
+# searched rarest first until their estimated phrases reach this budget; the commoner ones left
+# over still count when a candidate holds them, but find no candidates themselves. This is the
+# search engines' pruning of low-IDF terms: a phrase made only of words that thousands of phrases
+# share is weak evidence, and looking at all of them would cost a scan. Lexemes the statistics do
+# not track are rarer than every tracked one and are always searched.
+CANDIDATE_BUDGET = 2000
 
-# Candidates are the phrases of live narratives sharing a lexeme with the text, found through the
-# GIN index on `terms`; `matched` is the lexemes they share. Lexemes too common to search are
-# taken from pg_stats (most common elements, kept by ANALYZE) and returned so the scorer can give
-# them no weight.
+# Candidates are the phrases of live narratives sharing a searched lexeme with the text, found
+# through the GIN index on `terms`; `matched` is every lexeme they share with the text. `common`
+# (the lexemes left unsearched) goes back to the scorer, which gives them no weight.
 _PHRASE_HITS = """
 WITH input AS (
     SELECT match_terms(match_config(%(language)s), %(text)s) AS terms
-), common AS (
-    SELECT coalesce(array_agg(m.term), '{}') AS terms
+), tracked AS (
+    SELECT m.term, m.freq * greatest(c.reltuples, 0) AS phrases
       FROM pg_stats s
       JOIN pg_class c ON c.oid = 'narrative_phrases'::regclass
      CROSS JOIN LATERAL unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs)
            AS m (term, freq)
      WHERE s.schemaname = current_schema() AND s.tablename = 'narrative_phrases'
-       AND s.attname = 'terms' AND m.freq * c.reltuples > %(common)s
-       AND m.term = ANY ((SELECT terms FROM input)::text[])
+       AND s.attname = 'terms' AND m.term = ANY ((SELECT terms FROM input)::text[])
+), ranked AS (
+    SELECT t.term, t.phrases,
+           sum(t.phrases) OVER (ORDER BY t.phrases, t.term) AS running
+      FROM tracked t
+), common AS (
+    SELECT coalesce(array_agg(term), '{}') AS terms
+      FROM ranked WHERE running > %(budget)s
 ), search AS (
     SELECT ARRAY(SELECT unnest(i.terms) EXCEPT SELECT unnest(c.terms)) AS terms
       FROM input i, common c
 )
 SELECT p.id AS phrase_id, p.narrative_id, p.kind, p.text, p.language, p.sighting_id,
        cardinality(p.terms) AS size,
-       ARRAY(SELECT unnest(p.terms) INTERSECT SELECT unnest(i.terms)) AS matched,
+       ARRAY(SELECT t FROM unnest(p.terms) AS t WHERE t = ANY (i.terms)) AS matched,
        NULL::real AS similarity, NULL::json AS terms_held,
        (SELECT terms FROM common) AS common
   FROM narrative_phrases p
@@ -67,7 +77,7 @@ def phrase_hits(conn: Connection, *, text: str, language: str) -> list[dict[str,
     `language` ('en', 'ru', anything else language-neutral). Each row carries `common`, the
     text's lexemes too frequent to have been searched."""
     return conn.execute(
-        _PHRASE_HITS, {"text": text, "language": language, "common": COMMON_PHRASES}
+        _PHRASE_HITS, {"text": text, "language": language, "budget": CANDIDATE_BUDGET}
     ).fetchall()
 
 
