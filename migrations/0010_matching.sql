@@ -68,7 +68,9 @@ CREATE TABLE narrative_phrases (
 );
 
 -- Candidates: the phrases sharing at least one lexeme with the text (terms && text's terms).
-CREATE INDEX narrative_phrases_terms_idx ON narrative_phrases USING gin (terms);
+-- No pending list: every match would scan it whole, and matching is read far more than written.
+CREATE INDEX narrative_phrases_terms_idx ON narrative_phrases USING gin (terms)
+    WITH (fastupdate = off);
 -- The matcher drops lexemes that ANALYZE finds in very many phrases (pg_stats' most common
 -- elements); a larger target tracks more of them.
 ALTER TABLE narrative_phrases ALTER COLUMN terms SET STATISTICS 1000;
@@ -78,6 +80,10 @@ CREATE INDEX narrative_phrases_narrative_idx ON narrative_phrases (narrative_id,
 CREATE INDEX narrative_phrases_sighting_idx ON narrative_phrases (sighting_id)
     WHERE sighting_id IS NOT NULL;
 CREATE INDEX narrative_phrases_pending_idx ON narrative_phrases (id) WHERE NOT lemmatized;
+
+-- Archived narratives never match: candidates are checked against this small index rather than
+-- joined with every narrative.
+CREATE INDEX narratives_archived_idx ON narratives (id) WHERE status = 'archived';
 
 -- Sighting URLs are looked up by their normalised form (sightings_url_idx, migration 0001).
 

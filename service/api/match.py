@@ -1,5 +1,6 @@
 """/v1/match: which known narratives a text or a link carries, and what was said against them."""
 
+import time
 from typing import Any
 
 from flask.views import MethodView
@@ -9,7 +10,7 @@ from service import db, urls
 from service.api.blueprint import Blueprint
 from service.jsonio import rows_response
 from service.matching import language as languages
-from service.matching import scoring
+from service.matching import pruning, scoring
 from service.matching.lemmas import lemmatize_uk
 from service.repo import match as repo
 from service.repo import rebuttals as rebuttals_repo
@@ -21,6 +22,7 @@ SHORT_TEXT = 200
 FUZZY_THRESHOLD = 0.4
 # A link's answer changes only when someone records a sighting: a short private cache is safe.
 CACHE_CONTROL = "private, max-age=60"
+FREQUENT_SECONDS = 60.0
 
 blp = Blueprint(
     "match",
@@ -70,8 +72,9 @@ def find(
     common: list[str] = []
     if text.strip():
         analysed = lemmatize_uk(text) if used == "uk" else text
-        hits = repo.phrase_hits(conn, text=analysed, language=used)
-        common = hits[0]["common"] if hits else []
+        terms = repo.terms(conn, text=analysed, language=used)
+        search, common = pruning.split(terms, _frequent(conn))
+        hits = repo.phrase_hits(conn, terms=terms, search=search)
         if len(text) <= SHORT_TEXT:
             hits += repo.fuzzy_hits(conn, text=text, threshold=FUZZY_THRESHOLD)
     url_hits = repo.url_hits(conn, url_normalized=urls.normalize(url)) if url else []
@@ -82,6 +85,7 @@ def find(
         url_hits=url_hits,
     )[:limit]
     briefs = repo.briefs(conn, [match.narrative_id for match in ranked])
+    _fill_texts(conn, [item for match in ranked for item in match.evidence])
     return {
         "matches": [
             {
@@ -96,6 +100,29 @@ def find(
         ],
         "language": used,
     }
+
+
+_FREQUENT: dict[str, Any] = {"at": float("-inf"), "terms": {}}
+
+
+def _frequent(conn: Connection) -> dict[str, float]:
+    """The statistics' most common lexemes, read at most once a minute per process: they change
+    only when ANALYZE runs, and reading ten thousand of them costs more than a match."""
+    now = time.monotonic()
+    if now - _FREQUENT["at"] > FREQUENT_SECONDS:
+        _FREQUENT["terms"] = repo.common_terms(conn)
+        _FREQUENT["at"] = now
+    return _FREQUENT["terms"]
+
+
+def _fill_texts(conn: Connection, evidence: list[dict[str, Any]]) -> None:
+    """The phrases' texts for the evidence shown (the candidates were read without them)."""
+    missing = [item["phrase_id"] for item in evidence if item.get("text") is None]
+    texts = repo.texts(conn, missing) if missing else {}
+    for item in evidence:
+        phrase_id = item.pop("phrase_id", None)
+        if item.get("text") is None:
+            item["text"] = texts.get(phrase_id, "")
 
 
 def _hit(row: dict[str, Any]) -> scoring.Hit:

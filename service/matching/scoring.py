@@ -49,7 +49,7 @@ class Hit:
     phrase_id: int
     narrative_id: object
     kind: str
-    text: str
+    text: str | None  # None until shown: the caller fills `text` in from `phrase_id`
     language: str
     sighting_id: object
     size: int  # the phrase's distinct lexemes
@@ -165,7 +165,10 @@ def _distinct(scored: list[tuple[float, Hit]]) -> list[tuple[float, Hit]]:
     seen: set[object] = set()
     kept = []
     for value, hit in scored:
-        keys = {hit.text.strip().lower(), frozenset(hit.matched) if hit.matched else None}
+        keys = {
+            hit.text.strip().lower() if hit.text else None,
+            frozenset(hit.matched) if hit.matched else None,
+        }
         if not keys & seen:
             seen |= keys - {None}
             kept.append((value, hit))
@@ -173,7 +176,12 @@ def _distinct(scored: list[tuple[float, Hit]]) -> list[tuple[float, Hit]]:
 
 
 def _evidence(hit: Hit) -> dict:
-    item = {"kind": hit.kind, "text": hit.text, "language": hit.language}
+    item = {
+        "kind": hit.kind,
+        "text": hit.text,
+        "language": hit.language,
+        "phrase_id": hit.phrase_id,
+    }
     if hit.sighting_id is not None:
         item["sighting_id"] = hit.sighting_id
     return item

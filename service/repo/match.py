@@ -6,49 +6,20 @@ from typing import Any
 
 from psycopg import Connection
 
-# How many candidate phrases a text may pull in, as estimated from the statistics that ANALYZE
-# keeps on `terms` (pg_stats' most common elements and their frequencies). The text's lexemes are
-# searched rarest first until their estimated phrases reach this budget; the commoner ones left
-# over still count when a candidate holds them, but find no candidates themselves. This is the
-# search engines' pruning of low-IDF terms: a phrase made only of words that thousands of phrases
-# share is weak evidence, and looking at all of them would cost a scan. Lexemes the statistics do
-# not track are rarer than every tracked one and are always searched.
-CANDIDATE_BUDGET = 2000
-
-# Candidates are the phrases of live narratives sharing a searched lexeme with the text, found
-# through the GIN index on `terms`; `matched` is every lexeme they share with the text. `common`
-# (the lexemes left unsearched) goes back to the scorer, which gives them no weight.
+# Candidates are the phrases of live narratives sharing one of `search` (some of the text's
+# lexemes) with the text, found through the GIN index on `terms`; `matched` is every lexeme they
+# share with the whole text (`terms`). Both arrays arrive as parameters, so that the planner sees
+# constants and hashes `= ANY`. The phrases' texts (summaries, quotes: long) stay behind; only
+# those shown as evidence are read, by `texts`.
 _PHRASE_HITS = """
-WITH input AS (
-    SELECT match_terms(match_config(%(language)s), %(text)s) AS terms
-), tracked AS (
-    SELECT m.term, m.freq * greatest(c.reltuples, 0) AS phrases
-      FROM pg_stats s
-      JOIN pg_class c ON c.oid = 'narrative_phrases'::regclass
-     CROSS JOIN LATERAL unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs)
-           AS m (term, freq)
-     WHERE s.schemaname = current_schema() AND s.tablename = 'narrative_phrases'
-       AND s.attname = 'terms' AND m.term = ANY ((SELECT terms FROM input)::text[])
-), ranked AS (
-    SELECT t.term, t.phrases,
-           sum(t.phrases) OVER (ORDER BY t.phrases, t.term) AS running
-      FROM tracked t
-), common AS (
-    SELECT coalesce(array_agg(term), '{}') AS terms
-      FROM ranked WHERE running > %(budget)s
-), search AS (
-    SELECT ARRAY(SELECT unnest(i.terms) EXCEPT SELECT unnest(c.terms)) AS terms
-      FROM input i, common c
-)
-SELECT p.id AS phrase_id, p.narrative_id, p.kind, p.text, p.language, p.sighting_id,
+SELECT p.id AS phrase_id, p.narrative_id, p.kind, NULL AS text, p.language, p.sighting_id,
        cardinality(p.terms) AS size,
-       ARRAY(SELECT t FROM unnest(p.terms) AS t WHERE t = ANY (i.terms)) AS matched,
-       NULL::real AS similarity, NULL::json AS terms_held,
-       (SELECT terms FROM common) AS common
+       ARRAY(SELECT t FROM unnest(p.terms) AS t WHERE t = ANY (%(terms)s::text[])) AS matched,
+       NULL::real AS similarity, NULL::json AS terms_held
   FROM narrative_phrases p
-  JOIN narratives n ON n.id = p.narrative_id AND n.status <> 'archived'
- CROSS JOIN input i
- WHERE p.terms && (SELECT terms FROM search)
+ WHERE p.terms && %(search)s::text[]
+   AND NOT EXISTS (SELECT 1 FROM narratives n
+                    WHERE n.id = p.narrative_id AND n.status = 'archived')
 """
 
 # Short texts (a headline, a search-box phrase) are also compared by trigrams with the short
@@ -72,13 +43,37 @@ SELECT p.id AS phrase_id, p.narrative_id, p.kind, p.text, p.language, p.sighting
 """
 
 
-def phrase_hits(conn: Connection, *, text: str, language: str) -> list[dict[str, Any]]:
-    """Phrases sharing lexemes with `text` (already lemmatised for Ukrainian), analysed in
-    `language` ('en', 'ru', anything else language-neutral). Each row carries `common`, the
-    text's lexemes too frequent to have been searched."""
+def terms(conn: Connection, *, text: str, language: str) -> list[str]:
+    """The distinct lexemes of `text` (already lemmatised for Ukrainian) analysed in `language`
+    ('en', 'ru', anything else language-neutral), as the phrases' terms are."""
     return conn.execute(
-        _PHRASE_HITS, {"text": text, "language": language, "budget": CANDIDATE_BUDGET}
+        "SELECT match_terms(match_config(%(language)s), %(text)s) AS terms",
+        {"text": text, "language": language},
+    ).fetchone()["terms"]
+
+
+def common_terms(conn: Connection) -> dict[str, float]:
+    """{lexeme: estimated phrases holding it} for the lexemes ANALYZE found most common in
+    phrases (pg_stats' most common elements of `terms`); empty before the first ANALYZE."""
+    rows = conn.execute(
+        """
+        SELECT m.term, m.freq * greatest(c.reltuples, 0) AS phrases
+          FROM pg_stats s
+          JOIN pg_class c ON c.oid = 'narrative_phrases'::regclass
+         CROSS JOIN LATERAL unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs)
+               AS m (term, freq)
+         WHERE s.schemaname = current_schema() AND s.tablename = 'narrative_phrases'
+           AND s.attname = 'terms' AND m.term IS NOT NULL
+        """
     ).fetchall()
+    return {row["term"]: row["phrases"] for row in rows}
+
+
+def phrase_hits(conn: Connection, *, terms: list[str], search: list[str]) -> list[dict[str, Any]]:
+    """Phrases holding one of `search`, each with the lexemes of `terms` it holds."""
+    if not search:
+        return []
+    return conn.execute(_PHRASE_HITS, {"terms": terms, "search": search}).fetchall()
 
 
 def fuzzy_hits(conn: Connection, *, text: str, threshold: float) -> list[dict[str, Any]]:
@@ -105,6 +100,13 @@ def url_hits(conn: Connection, *, url_normalized: str) -> list[dict[str, Any]]:
         """,
         {"url": url_normalized},
     ).fetchall()
+
+
+def texts(conn: Connection, ids: list[int]) -> dict[int, str]:
+    rows = conn.execute(
+        "SELECT id, text FROM narrative_phrases WHERE id = ANY(%(ids)s::bigint[])", {"ids": ids}
+    ).fetchall()
+    return {row["id"]: row["text"] for row in rows}
 
 
 def briefs(conn: Connection, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
