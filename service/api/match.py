@@ -70,11 +70,13 @@ def find(
     )
     hits: list[dict[str, Any]] = []
     common: list[str] = []
+    held: dict[str, int] = {}
     if text.strip():
         analysed = lemmatize_uk(text) if used == "uk" else text
         terms = repo.terms(conn, text=analysed, language=used)
         search, common = pruning.split(terms, _frequent(conn))
         hits = repo.phrase_hits(conn, terms=terms, search=search)
+        held = hits[0]["held"] if hits else {}
         if len(text) <= SHORT_TEXT:
             hits += repo.fuzzy_hits(conn, text=text, threshold=FUZZY_THRESHOLD)
     url_hits = repo.url_hits(conn, url_normalized=urls.normalize(url)) if url else []
@@ -83,6 +85,7 @@ def find(
         narratives=repo.live_narratives(conn) if hits else 1,
         common=common,
         url_hits=url_hits,
+        held=held,
     )[:limit]
     briefs = repo.briefs(conn, [match.narrative_id for match in ranked])
     _fill_texts(conn, [item for match in ranked for item in match.evidence])

@@ -102,15 +102,19 @@ def rank(
     narratives: int,
     common: Iterable[str] = (),
     url_hits: Iterable[dict] = (),
+    held: dict[str, int] | None = None,
 ) -> list[Match]:
     """Narratives by score, best first. `narratives` is how many can match (for IDF); `common`
-    are the lexemes too frequent to count; `url_hits` are sightings at the asked URL."""
+    are the lexemes too frequent to count; `url_hits` are sightings at the asked URL; `held`
+    counts the narratives holding each matched lexeme, when the hits are not all of them."""
     hits = list(hits)
-    holders: dict[str, set] = {}
-    for hit in hits:
-        for term in hit.matched:
-            holders.setdefault(term, set()).add(hit.narrative_id)
-    weights = {term: idf(len(ids), narratives) for term, ids in holders.items()}
+    if held is None:
+        holders: dict[str, set] = {}
+        for hit in hits:
+            for term in hit.matched:
+                holders.setdefault(term, set()).add(hit.narrative_id)
+        held = {term: len(ids) for term, ids in holders.items()}
+    weights = {term: idf(count, narratives) for term, count in held.items()}
     for hit in hits:
         for term, held in (hit.terms_held or {}).items():
             weights.setdefault(term, idf(held, narratives))

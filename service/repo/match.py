@@ -6,20 +6,34 @@ from typing import Any
 
 from psycopg import Connection
 
+from service.matching.scoring import LONG_PHRASE
+
 # Candidates are the phrases of live narratives sharing one of `search` (some of the text's
 # lexemes) with the text, found through the GIN index on `terms`; `matched` is every lexeme they
-# share with the whole text (`terms`). Both arrays arrive as parameters, so that the planner sees
-# constants and hashes `= ANY`. The phrases' texts (summaries, quotes: long) stay behind; only
-# those shown as evidence are read, by `texts`.
+# share with the whole text (`terms`). `held` counts, for each matched lexeme, the narratives
+# whose candidates hold it: the scorer's specificity. Only candidates holding at least a quarter
+# of their lexemes (of at most LONG_PHRASE) come back: below that a hit's strength is under 0.4 %
+# (coverage^4), and thousands of such rows would cost more to send and score than the rest.
+# The phrases' texts (summaries, quotes: long) stay behind; `texts` reads those shown.
 _PHRASE_HITS = """
-SELECT p.id AS phrase_id, p.narrative_id, p.kind, NULL AS text, p.language, p.sighting_id,
-       cardinality(p.terms) AS size,
-       ARRAY(SELECT t FROM unnest(p.terms) AS t WHERE t = ANY (%(terms)s::text[])) AS matched,
-       NULL::real AS similarity, NULL::json AS terms_held
-  FROM narrative_phrases p
- WHERE p.terms && %(search)s::text[]
-   AND NOT EXISTS (SELECT 1 FROM narratives n
-                    WHERE n.id = p.narrative_id AND n.status = 'archived')
+WITH candidates AS MATERIALIZED (
+    SELECT p.id, p.narrative_id, p.kind, p.language, p.sighting_id,
+           cardinality(p.terms) AS size,
+           ARRAY(SELECT t FROM unnest(p.terms) AS t WHERE t = ANY (%(terms)s::text[])) AS matched
+      FROM narrative_phrases p
+     WHERE p.terms && %(search)s::text[]
+       AND NOT EXISTS (SELECT 1 FROM narratives n
+                        WHERE n.id = p.narrative_id AND n.status = 'archived')
+), held AS (
+    SELECT json_object_agg(term, narratives) AS held
+      FROM (SELECT t AS term, count(DISTINCT c.narrative_id) AS narratives
+              FROM candidates c, unnest(c.matched) AS t
+             GROUP BY t) h
+)
+SELECT c.id AS phrase_id, c.narrative_id, c.kind, NULL AS text, c.language, c.sighting_id,
+       c.size, c.matched, NULL::real AS similarity, NULL::json AS terms_held, h.held
+  FROM candidates c, held h
+ WHERE 4 * cardinality(c.matched) >= least(c.size, %(long)s)
 """
 
 # Short texts (a headline, a search-box phrase) are also compared by trigrams with the short
@@ -73,7 +87,13 @@ def phrase_hits(conn: Connection, *, terms: list[str], search: list[str]) -> lis
     """Phrases holding one of `search`, each with the lexemes of `terms` it holds."""
     if not search:
         return []
-    return conn.execute(_PHRASE_HITS, {"terms": terms, "search": search}).fetchall()
+    # Never prepared: a generic plan could not hash `= ANY` over the text's lexemes, and
+    # comparing each candidate's lexemes with each of the text's costs ten times more.
+    return conn.execute(
+        _PHRASE_HITS,
+        {"terms": terms, "search": search, "long": LONG_PHRASE},
+        prepare=False,
+    ).fetchall()
 
 
 def fuzzy_hits(conn: Connection, *, text: str, threshold: float) -> list[dict[str, Any]]:
