@@ -13,6 +13,7 @@ byte for byte.
 
 import http.client
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -39,10 +40,16 @@ class Answer:
 Send = Callable[[str, str, bytes | None, str], Answer]
 
 
-def request_for(path: Path, slugs: list[str], tag: str) -> tuple[str, str, bytes | None]:
-    """The first request of `path` (as the check before each measurement sends it)."""
+def request_for(
+    path: Path, slugs: list[str], tag: str, started: float | None = None
+) -> tuple[str, str, bytes | None]:
+    """The first request of `path` (as the check before each measurement sends it); every app
+    is sent bodies made from the same `started` instant, so their observed times agree."""
     batch = 0 if path.sightings <= 1 else path.sightings if path.hostile_urls else BATCH_SIZE
-    return Requests(path.method, path.target, slugs, tag, 0, batch, path.hostile_urls).next()
+    requests = Requests(path.method, path.target, slugs, tag, 0, batch, path.hostile_urls)
+    if started is not None:
+        requests.started = started
+    return requests.next()
 
 
 def over_http(base_url: str) -> Send:
@@ -123,11 +130,12 @@ def compare(
     """{path key: {app: what differs from the service's answer, or None}} for every app but the
     service; the reads first, so that every app reads the same rows."""
     found: dict[str, dict[str, str | None]] = {}
+    started = time.time()
     for path in sorted(paths, key=lambda p: p.method != "GET"):
         answers = {}
         for name, send in apps.items():
             app_tag = _safe(f"{tag}-eq-{path.key}-{name}")
-            method, target, body = request_for(path, slugs, app_tag)
+            method, target, body = request_for(path, slugs, app_tag, started)
             answer = send(method, target, body, keys[path.role])
             answers[name] = canonical(answer, app_tag, write=path.method != "GET")
         found[path.key] = {

@@ -22,6 +22,7 @@ INTERNAL_TABLES = {
     "rate_limit_windows",
     "webhook_messages",  # the outbox, written by a trigger
     "webhook_attempts",  # the worker's delivery log
+    "narrative_phrases",  # kept by triggers from the narratives and sightings written
 }
 # Constraints on client-written tables that input still cannot reach (ids the service chose).
 NOT_FROM_INPUT = {

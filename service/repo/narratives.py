@@ -6,7 +6,7 @@ from typing import Any
 
 from psycopg import Connection, sql
 
-from service.repo import pages
+from service.repo import pages, phrases
 from service.repo.pages import Keyset, Page
 from service.repo.updates import update_columns
 
@@ -141,6 +141,7 @@ def insert(conn: Connection, fields: dict[str, Any], *, by: str | None) -> uuid.
         {**fields, "by": by},
     ).fetchone()
     replace_aliases(conn, row["id"], fields.get("aliases") or [])
+    phrases.lemmatize_pending(conn)
     return row["id"]
 
 
@@ -149,6 +150,7 @@ def update(conn: Connection, id_: uuid.UUID, changes: dict[str, Any], *, by: str
     update_columns(conn, "narratives", _UPDATABLE, id_, changes, by=by)
     if "aliases" in changes:
         replace_aliases(conn, id_, changes["aliases"])
+    phrases.lemmatize_pending(conn)
 
 
 def replace_aliases(conn: Connection, id_: uuid.UUID, aliases: list[dict[str, str]]) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 from psycopg import Connection, sql
 
 from service.domain import urls
-from service.repo import pages
+from service.repo import pages, phrases
 from service.repo.pages import Keyset, Page
 from service.repo.updates import update_columns
 
@@ -123,6 +123,8 @@ def insert_many(
     for _ in range(_ATTEMPTS):
         todo = _insert_round(conn, rows, todo, results, by)
         if not todo:
+            if any(row["quote"] and phrases.needs_lemmas(row["language"]) for row in rows):
+                phrases.lemmatize_pending(conn)
             return results  # type: ignore[return-value]
     raise RuntimeError("sightings kept conflicting with rows that vanished; retry the request")
 
@@ -200,6 +202,7 @@ def update(conn: Connection, id_: uuid.UUID, changes: dict[str, Any], *, by: str
         if current is not None:
             changes["content_key"] = content_key({**current, **changes})
     update_columns(conn, "sightings", (*COLUMNS, "content_key"), id_, changes, by=by)
+    phrases.lemmatize_pending(conn)
 
 
 # Optional filters: parameter name -> condition. Only these fragments ever reach the SQL.

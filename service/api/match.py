@@ -1,0 +1,145 @@
+"""/v1/match: which known narratives a text or a link carries, and what was said against them."""
+
+import time
+from typing import Any
+
+from flask.views import MethodView
+from psycopg import Connection
+
+from service import db
+from service.api.blueprint import Blueprint
+from service.domain import urls
+from service.matching import language as languages
+from service.matching import pruning, scoring
+from service.matching.lemmas import lemmatize_uk
+from service.repo import match as repo
+from service.repo import rebuttals as rebuttals_repo
+from service.repo.pages import Page
+from service.schemas.match import MatchIn, MatchResult, MatchUrlQuery
+from service.web.jsonio import rows_response
+
+REBUTTALS_PER_MATCH = 5
+# Texts this short are also compared by trigrams with the short phrasings (misspellings).
+SHORT_TEXT = 200
+FUZZY_THRESHOLD = 0.4
+# A link's answer changes only when someone records a sighting: a short private cache is safe.
+CACHE_CONTROL = "private, max-age=60"
+FREQUENT_SECONDS = 60.0
+
+blp = Blueprint(
+    "match",
+    __name__,
+    url_prefix="/v1/match",
+    description="Which known narratives a text or a link carries, with the rebuttals of them.",
+)
+
+
+@blp.route("")
+class Match(MethodView):
+    @blp.requires("reader")
+    @blp.arguments(MatchIn)
+    @blp.response(200, MatchResult)
+    def post(self, data: dict[str, Any]):
+        """Match a text, a link, or both.
+
+        Scores are calibrated: 0.5 and above means the text probably carries the narrative.
+        Nothing is written."""
+        with db.connection() as conn:
+            result = find(
+                conn,
+                text=data.get("text") or "",
+                url=data.get("url"),
+                language=data.get("language"),
+                limit=data["limit"],
+            )
+        return rows_response(result)
+
+    @blp.requires("reader")
+    @blp.arguments(MatchUrlQuery, location="query")
+    @blp.response(200, MatchResult)
+    def get(self, args: dict[str, Any]):
+        """Look a link up: the narratives sighted at this URL (tracking parameters ignored)."""
+        with db.connection() as conn:
+            result = find(conn, text="", url=args["url"], language=None, limit=args["limit"])
+        return rows_response(result, headers={"Cache-Control": CACHE_CONTROL})
+
+
+def find(
+    conn: Connection, *, text: str, url: str | None, language: str | None, limit: int
+) -> dict[str, Any]:
+    used = languages.resolve(language) or (
+        languages.detect(text) if text.strip() else languages.NEUTRAL
+    )
+    hits: list[dict[str, Any]] = []
+    common: list[str] = []
+    held: dict[str, int] = {}
+    if text.strip():
+        analysed = lemmatize_uk(text) if used == "uk" else text
+        terms = repo.terms(conn, text=analysed, language=used)
+        search, common = pruning.split(terms, _frequent(conn))
+        hits = repo.phrase_hits(conn, terms=terms, search=search)
+        held = hits[0]["held"] if hits else {}
+        if len(text) <= SHORT_TEXT:
+            hits += repo.fuzzy_hits(conn, text=text, threshold=FUZZY_THRESHOLD)
+    url_hits = repo.url_hits(conn, url_normalized=urls.normalize(url)) if url else []
+    ranked = scoring.rank(
+        [_hit(row) for row in hits],
+        narratives=repo.live_narratives(conn) if hits else 1,
+        common=common,
+        url_hits=url_hits,
+        held=held,
+    )[:limit]
+    briefs = repo.briefs(conn, [match.narrative_id for match in ranked])
+    _fill_texts(conn, [item for match in ranked for item in match.evidence])
+    return {
+        "matches": [
+            {
+                "narrative": briefs[match.narrative_id],
+                "score": match.score,
+                "evidence": match.evidence,
+                "rebuttals": rebuttals_repo.list_page(
+                    conn, Page(REBUTTALS_PER_MATCH), narrative_id=match.narrative_id
+                )[:REBUTTALS_PER_MATCH],
+            }
+            for match in ranked
+        ],
+        "language": used,
+    }
+
+
+_FREQUENT: dict[str, Any] = {"at": float("-inf"), "terms": {}}
+
+
+def _frequent(conn: Connection) -> dict[str, float]:
+    """The statistics' most common lexemes, read at most once a minute per process: they change
+    only when ANALYZE runs, and reading ten thousand of them costs more than a match."""
+    now = time.monotonic()
+    if now - _FREQUENT["at"] > FREQUENT_SECONDS:
+        _FREQUENT["terms"] = repo.common_terms(conn)
+        _FREQUENT["at"] = now
+    return _FREQUENT["terms"]
+
+
+def _fill_texts(conn: Connection, evidence: list[dict[str, Any]]) -> None:
+    """The phrases' texts for the evidence shown (the candidates were read without them)."""
+    missing = [item["phrase_id"] for item in evidence if item.get("text") is None]
+    texts = repo.texts(conn, missing) if missing else {}
+    for item in evidence:
+        phrase_id = item.pop("phrase_id", None)
+        if item.get("text") is None:
+            item["text"] = texts.get(phrase_id, "")
+
+
+def _hit(row: dict[str, Any]) -> scoring.Hit:
+    return scoring.Hit(
+        phrase_id=row["phrase_id"],
+        narrative_id=row["narrative_id"],
+        kind=row["kind"],
+        text=row["text"],
+        language=row["language"],
+        sighting_id=row["sighting_id"],
+        size=row["size"],
+        matched=row["matched"],
+        similarity=row["similarity"],
+        terms_held=row["terms_held"],
+    )

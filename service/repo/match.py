@@ -1,0 +1,136 @@
+"""SQL for matching a text or a URL against the narratives' stored phrasings (migration 0010).
+Functions take a connection first and never commit."""
+
+import uuid
+from typing import Any
+
+from psycopg import Connection
+
+from service.matching.scoring import LONG_PHRASE
+
+# Candidates are the phrases of live narratives sharing one of `search` (some of the text's
+# lexemes) with the text, found through the GIN index on `terms`; `matched` is every lexeme they
+# share with the whole text (`terms`). `held` counts, for each matched lexeme, the narratives
+# whose candidates hold it: the scorer's specificity. Only candidates holding at least a quarter
+# of their lexemes (of at most LONG_PHRASE) come back: below that a hit's strength is under 0.4 %
+# (coverage^4), and thousands of such rows would cost more to send and score than the rest.
+# The phrases' texts (summaries, quotes: long) stay behind; `texts` reads those shown.
+_PHRASE_HITS = """
+WITH candidates AS MATERIALIZED (
+    SELECT p.id, p.narrative_id, p.kind, p.language, p.sighting_id,
+           cardinality(p.terms) AS size,
+           ARRAY(SELECT t FROM unnest(p.terms) AS t WHERE t = ANY (%(terms)s::text[])) AS matched
+      FROM narrative_phrases p
+     WHERE p.terms && %(search)s::text[]
+       AND NOT EXISTS (SELECT 1 FROM narratives n
+                        WHERE n.id = p.narrative_id AND n.status = 'archived')
+), held AS (
+    SELECT json_object_agg(term, narratives) AS held
+      FROM (SELECT t AS term, count(DISTINCT c.narrative_id) AS narratives
+              FROM candidates c, unnest(c.matched) AS t
+             GROUP BY t) h
+)
+SELECT c.id AS phrase_id, c.narrative_id, c.kind, NULL AS text, c.language, c.sighting_id,
+       c.size, c.matched, NULL::real AS similarity, NULL::json AS terms_held, h.held
+  FROM candidates c, held h
+ WHERE 4 * cardinality(c.matched) >= least(c.size, %(long)s)
+"""
+
+# Short texts (a headline, a search-box phrase) are also compared by trigrams with the short
+# phrases, which forgives misspellings and forms the stemmer does not join.
+_FUZZY_HITS = """
+WITH input AS (SELECT lower(unaccent(%(text)s)) AS folded)
+SELECT p.id AS phrase_id, p.narrative_id, p.kind, p.text, p.language, p.sighting_id,
+       cardinality(p.terms) AS size, '{}'::text[] AS matched,
+       similarity(p.folded, i.folded) AS similarity,
+       (SELECT json_object_agg(t.term, (SELECT count(DISTINCT q.narrative_id)
+                                          FROM narrative_phrases q
+                                         WHERE q.terms @> ARRAY[t.term]))
+          FROM unnest(p.terms) AS t (term)) AS terms_held
+  FROM narrative_phrases p
+  JOIN narratives n ON n.id = p.narrative_id AND n.status <> 'archived'
+ CROSS JOIN input i
+ WHERE p.folded IS NOT NULL AND p.folded %% i.folded
+   AND similarity(p.folded, i.folded) >= %(threshold)s
+ ORDER BY similarity DESC, p.id
+ LIMIT 50
+"""
+
+
+def terms(conn: Connection, *, text: str, language: str) -> list[str]:
+    """The distinct lexemes of `text` (already lemmatised for Ukrainian) analysed in `language`
+    ('en', 'ru', anything else language-neutral), as the phrases' terms are."""
+    return conn.execute(
+        "SELECT match_terms(match_config(%(language)s), %(text)s) AS terms",
+        {"text": text, "language": language},
+    ).fetchone()["terms"]
+
+
+def common_terms(conn: Connection) -> dict[str, float]:
+    """{lexeme: estimated phrases holding it} for the lexemes ANALYZE found most common in
+    phrases (pg_stats' most common elements of `terms`); empty before the first ANALYZE."""
+    rows = conn.execute(
+        """
+        SELECT m.term, m.freq * greatest(c.reltuples, 0) AS phrases
+          FROM pg_stats s
+          JOIN pg_class c ON c.oid = 'narrative_phrases'::regclass
+         CROSS JOIN LATERAL unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs)
+               AS m (term, freq)
+         WHERE s.schemaname = current_schema() AND s.tablename = 'narrative_phrases'
+           AND s.attname = 'terms' AND m.term IS NOT NULL
+        """
+    ).fetchall()
+    return {row["term"]: row["phrases"] for row in rows}
+
+
+def phrase_hits(conn: Connection, *, terms: list[str], search: list[str]) -> list[dict[str, Any]]:
+    """Phrases holding one of `search`, each with the lexemes of `terms` it holds."""
+    if not search:
+        return []
+    # Never prepared: a generic plan could not hash `= ANY` over the text's lexemes, and
+    # comparing each candidate's lexemes with each of the text's costs ten times more.
+    return conn.execute(
+        _PHRASE_HITS,
+        {"terms": terms, "search": search, "long": LONG_PHRASE},
+        prepare=False,
+    ).fetchall()
+
+
+def fuzzy_hits(conn: Connection, *, text: str, threshold: float) -> list[dict[str, Any]]:
+    """Short phrases whose trigram similarity to `text` is at least `threshold`."""
+    return conn.execute(_FUZZY_HITS, {"text": text, "threshold": threshold}).fetchall()
+
+
+def live_narratives(conn: Connection) -> int:
+    """How many narratives can match: the population the specificity of a lexeme is taken in."""
+    return conn.execute(
+        "SELECT count(*) AS n FROM narratives WHERE status <> 'archived'"
+    ).fetchone()["n"]
+
+
+def url_hits(conn: Connection, *, url_normalized: str) -> list[dict[str, Any]]:
+    """Sightings of live narratives recorded at this normalised URL, false positives excluded."""
+    return conn.execute(
+        """
+        SELECT s.id AS sighting_id, s.narrative_id, s.url, s.language
+          FROM sightings s
+          JOIN narratives n ON n.id = s.narrative_id AND n.status <> 'archived'
+         WHERE s.url_normalized = %(url)s AND s.status <> 'false_positive'
+         ORDER BY s.observed_at DESC, s.id DESC
+        """,
+        {"url": url_normalized},
+    ).fetchall()
+
+
+def texts(conn: Connection, ids: list[int]) -> dict[int, str]:
+    rows = conn.execute(
+        "SELECT id, text FROM narrative_phrases WHERE id = ANY(%(ids)s::bigint[])", {"ids": ids}
+    ).fetchall()
+    return {row["id"]: row["text"] for row in rows}
+
+
+def briefs(conn: Connection, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+    rows = conn.execute(
+        "SELECT id, slug, title FROM narratives WHERE id = ANY(%(ids)s::uuid[])", {"ids": ids}
+    ).fetchall()
+    return {row["id"]: row for row in rows}
