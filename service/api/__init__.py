@@ -70,6 +70,7 @@ def register_api(app: Flask) -> TrackerApi:
         docs,
         exports,
         health,
+        imports,
         keys,
         narratives,
         rebuttals,
@@ -83,9 +84,10 @@ def register_api(app: Flask) -> TrackerApi:
     api.spec.components.security_scheme(
         BEARER, {"type": "http", "scheme": "bearer", "description": "An API key."}
     )
-    for module in (health, narratives, sightings, rebuttals, keys, audit, exports, stats):
+    for module in (health, narratives, sightings, imports, rebuttals, keys, audit, exports, stats):
         api.register_blueprint(module.blp)
     sightings.document(api.spec)
+    imports.document(api.spec)
     app.register_blueprint(docs.blp)
     docs.attach(app, api)
     return api

@@ -11,14 +11,41 @@ from service.web import jsonio
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
+# Endpoints that read their body themselves, as a stream: {endpoint: (media type, the setting
+# that caps the body)}. MAX_CONTENT_LENGTH (and its whole-body read of a chunked body) is not
+# theirs: the view reads in chunks, and werkzeug stops it with a 413 at the endpoint's own cap.
+_STREAMED: dict[str, tuple[str, str]] = {}
+
+
+def streamed(endpoint: str, media_type: str, cap_setting: str) -> None:
+    _STREAMED[endpoint] = (media_type, cap_setting)
+
+
 def require_json_body() -> None:
     """before_request: a body that is not JSON is refused (415) before any view parses it."""
+    stream = _STREAMED.get(request.endpoint or "")
+    if stream is not None:
+        _require_stream(*stream)
+        return
     if _chunked_past_cap():
         abort(413, message="The body is over the size limit.", kind="too-large")
     if request.method in _BODY_METHODS and _has_body() and not request.is_json:
         abort(
             415,
             message="Send the body as JSON with Content-Type: application/json.",
+            kind="unsupported-media-type",
+        )
+
+
+def _require_stream(media_type: str, cap_setting: str) -> None:
+    cap = current_app.config[cap_setting]
+    request.max_content_length = cap
+    if request.content_length is not None and request.content_length > cap:
+        abort(413, message=f"The body is over the {cap}-byte limit.", kind="too-large")
+    if request.method in _BODY_METHODS and request.mimetype != media_type:
+        abort(
+            415,
+            message=f"Send the body with Content-Type: {media_type}.",
             kind="unsupported-media-type",
         )
 
