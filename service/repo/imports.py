@@ -10,13 +10,11 @@ from service.domain.import_lines import COLUMNS, Row
 from service.repo import narratives as narratives_repo
 from service.repo import sightings as sightings_repo
 
-STAGING = "sighting_import"
-
 # Dropped at commit, and by `drop_staging` at the end of an import, so that two imports in one
 # transaction (the tests' single connection) each start empty. Temporary: not WAL-logged, not
 # seen by anyone else.
-_CREATE = f"""
-CREATE TEMPORARY TABLE {STAGING} (
+_CREATE = """
+CREATE TEMPORARY TABLE sighting_import (
     line             integer     NOT NULL,
     narrative_ref    text        NOT NULL,
     observed_at      timestamptz NOT NULL,
@@ -37,14 +35,14 @@ CREATE TEMPORARY TABLE {STAGING} (
 ) ON COMMIT DROP
 """
 
-_COPY = f"COPY {STAGING} (line, {', '.join(COLUMNS)}) FROM STDIN"
+_COPY = f"COPY sighting_import (line, {', '.join(COLUMNS)}) FROM STDIN"
 
 # The batch INSERT's row order (service/repo/sightings.py _INSERT_MANY; tests/test_import.py
 # holds the two equal), so that an import and a batch sharing items take their unique-index
 # locks in the same order and never deadlock; the line number only settles ties, so that of
 # lines with one identity the first is stored. ON CONFLICT skips what exists, or what an
 # earlier line of the file inserted moments before in this same statement.
-_INSERT = f"""
+_INSERT = """
 INSERT INTO sightings (id, narrative_id, observed_at, url, url_normalized, source_name,
                        source_kind, actor_name, actor_role, quote, language, country,
                        external_id, confidence, reported_in_url, reported_in_name, content_key,
@@ -53,7 +51,7 @@ SELECT gen_random_uuid(), t.narrative_id, t.observed_at, t.url, t.url_normalized
        t.source_kind, t.actor_name, t.actor_role, t.quote, t.language, t.country,
        t.external_id, t.confidence, t.reported_in_url, t.reported_in_name, t.content_key, %(by)s
   FROM (SELECT n.id AS narrative_id, s.*
-          FROM {STAGING} s
+          FROM sighting_import s
           JOIN unnest(%(refs)s::text[], %(ids)s::uuid[]) AS n (ref, id)
             ON n.ref = s.narrative_ref) t
  ORDER BY t.narrative_id, t.url_normalized, t.content_key, t.external_id, t.line
@@ -66,7 +64,7 @@ def create_staging(conn: Connection) -> None:
 
 
 def drop_staging(conn: Connection) -> None:
-    conn.execute(f"DROP TABLE {STAGING}")
+    conn.execute("DROP TABLE sighting_import")
 
 
 def stage(conn: Connection, rows: Iterable[tuple[int, Row]]) -> int:
@@ -85,7 +83,7 @@ def narratives(conn: Connection) -> tuple[dict[str, dict[str, Any]], list[str]]:
     archive until commit; every distinct staged ref)."""
     refs = [
         row["narrative_ref"]
-        for row in conn.execute(f"SELECT DISTINCT narrative_ref FROM {STAGING}").fetchall()
+        for row in conn.execute("SELECT DISTINCT narrative_ref FROM sighting_import").fetchall()
     ]
     return narratives_repo.resolve_many(conn, refs), refs
 
@@ -95,11 +93,11 @@ def lines_naming(conn: Connection, refs: list[str], limit: int) -> tuple[int, li
     if not refs:
         return 0, []
     count = conn.execute(
-        f"SELECT count(*) AS n FROM {STAGING} WHERE narrative_ref = ANY(%(refs)s)",
+        "SELECT count(*) AS n FROM sighting_import WHERE narrative_ref = ANY(%(refs)s)",
         {"refs": refs},
     ).fetchone()["n"]
     first = conn.execute(
-        f"SELECT line, narrative_ref AS ref FROM {STAGING}"
+        "SELECT line, narrative_ref AS ref FROM sighting_import"
         "  WHERE narrative_ref = ANY(%(refs)s) ORDER BY line LIMIT %(limit)s",
         {"refs": refs, "limit": limit},
     ).fetchall()
@@ -108,7 +106,7 @@ def lines_naming(conn: Connection, refs: list[str], limit: int) -> tuple[int, li
 
 def has_external_ids(conn: Connection) -> bool:
     return conn.execute(
-        f"SELECT EXISTS (SELECT FROM {STAGING} WHERE external_id IS NOT NULL) AS yes"
+        "SELECT EXISTS (SELECT FROM sighting_import WHERE external_id IS NOT NULL) AS yes"
     ).fetchone()["yes"]
 
 
