@@ -259,20 +259,27 @@ def _no_repeats(value: dict[str, Any], raw: bytes) -> bool:
     keeping the last). Without escapes in the line, every JSON string is its text between two
     quotes, so a member name occurs as `"name"` once per object holding it, plus once per value
     equal to it: a count no higher than the objects holding it proves no repeats. A line with
-    escapes, or a name also used as a value, is left to `slow`'s parser."""
+    escapes, deeper nesting, or a name also used as a value, is left to `slow`'s parser."""
     if b"\\" in raw:
         return False
-    counts: dict[str, int] = {}
-    _count_names(value, counts)
-    return all(raw.count(b'"%s"' % name.encode()) == n for name, n in counts.items())
+    counts = dict.fromkeys(value, 1)
+    for item in value.values():
+        if type(item) is dict:
+            for name, leaf in item.items():
+                if type(leaf) is dict or type(leaf) is list:
+                    return False
+                counts[name] = counts.get(name, 0) + 1
+        elif type(item) is list:
+            return False
+    count = raw.count
+    return all(count(_TOKENS.get(name) or _token(name)) == n for name, n in counts.items())
 
 
-def _count_names(value: Any, counts: dict[str, int]) -> None:
-    if type(value) is dict:
-        for name, item in value.items():
-            counts[name] = counts.get(name, 0) + 1
-            if type(item) is dict or type(item) is list:
-                _count_names(item, counts)
-    elif type(value) is list:
-        for item in value:
-            _count_names(item, counts)
+def _token(name: str) -> bytes:
+    return b'"' + name.encode() + b'"'
+
+
+# The member names of a sighting, as they appear quoted in a line.
+_TOKENS = {
+    name: _token(name) for name in (*_FIELDS, "name", "kind", "role", "url", "id", "slug", "title")
+}
