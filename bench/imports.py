@@ -125,9 +125,10 @@ def raw_copy(url: str) -> tuple[float, int]:
     database.checkpoint(url)
     with psycopg.connect(url) as conn:
         started = time.perf_counter()
-        with conn.transaction(), conn.cursor().copy(
-            f"COPY sightings ({_COLUMNS}) FROM STDIN"
-        ) as copy:
+        with (
+            conn.transaction(),
+            conn.cursor().copy(f"COPY sightings ({_COLUMNS}) FROM STDIN") as copy,
+        ):
             view = memoryview(data)
             for start in range(0, len(data), 1 << 20):
                 copy.write(view[start : start + (1 << 20)])

@@ -251,3 +251,10 @@ def test_the_import_inserts_in_the_batch_paths_order():
     """Imports and batches that share items must take their index locks in one order."""
     order = re.search(r"ORDER BY ([^\n]+)", sightings_repo._INSERT_MANY).group(1)
     assert f"ORDER BY {order}, t.line" in imports_repo._INSERT
+
+
+def test_a_large_imports_insert_gets_time_by_its_rows(conn):
+    conn.execute("SET LOCAL statement_timeout = '15s'")
+    before = imports_repo._allow_time(conn, 1_000_000)
+    assert before == "15s"
+    assert conn.execute("SHOW statement_timeout").fetchone()["statement_timeout"] == "215s"

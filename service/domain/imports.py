@@ -120,7 +120,7 @@ def run(
         refused.append({"line": row["line"], "errors": {"narrative": [problem]}})
     outcome.invalid += count
     outcome.invalid_lines = sorted(refused, key=lambda r: r["line"])[:MAX_REPORTED]
-    outcome.created = repo.insert(conn, usable, by=by)
+    outcome.created = repo.insert(conn, usable, by=by, rows=staged)
     outcome.duplicates = staged - count - outcome.created
     repo.drop_staging(conn)
     return outcome

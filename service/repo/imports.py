@@ -110,15 +110,41 @@ def has_external_ids(conn: Connection) -> bool:
     ).fetchone()["yes"]
 
 
-def insert(conn: Connection, narrative_ids: dict[str, Any], *, by: str) -> int:
-    """Insert the staged rows whose narrative ref is in `narrative_ids` ({ref: id}); returns
-    how many were new."""
+def insert(conn: Connection, narrative_ids: dict[str, Any], *, by: str, rows: int) -> int:
+    """Insert the staged rows (`rows` of them) whose narrative ref is in `narrative_ids`
+    ({ref: id}); returns how many were new."""
     if not narrative_ids:
         return 0
     if has_external_ids(conn):
         sightings_repo.lock_external_ids(conn, by)
     refs = list(narrative_ids)
+    before = _allow_time(conn, rows)
     cursor = conn.execute(
         _INSERT, {"refs": refs, "ids": [narrative_ids[ref] for ref in refs], "by": by}
     )
+    conn.execute("SELECT set_config('statement_timeout', %s, true)", (before,))
     return cursor.rowcount
+
+
+# The one INSERT of a large import outlasts the statement timeout meant for a request's
+# statements (a million rows take a minute on two cores): it gets the timeout plus this much
+# per row, about three times what a row was measured to cost (bench/imports.py).
+_MS_PER_ROW = 0.2
+
+
+def _allow_time(conn: Connection, rows: int) -> str:
+    """Raise the statement timeout (unless none is set) for this transaction by the rows'
+    allowance; returns the setting before."""
+    return conn.execute(
+        """
+        SELECT current_setting('statement_timeout') AS before,
+               set_config('statement_timeout',
+                          CASE WHEN current_setting('statement_timeout')::interval = '0'
+                               THEN '0'
+                               ELSE (extract(epoch FROM current_setting('statement_timeout')
+                                                        ::interval) * 1000
+                                     + %(extra)s)::bigint::text END,
+                          true)
+        """,
+        {"extra": int(rows * _MS_PER_ROW)},
+    ).fetchone()["before"]
