@@ -5,6 +5,7 @@ from typing import Any
 
 from flask import Flask, current_app, request
 from flask_smorest import abort
+from werkzeug.exceptions import ClientDisconnected
 
 from service.web import jsonio
 
@@ -48,6 +49,26 @@ def _require_stream(media_type: str, cap_setting: str) -> None:
             message=f"Send the body with Content-Type: {media_type}.",
             kind="unsupported-media-type",
         )
+
+
+def stream() -> Any:
+    """The request body to read in chunks, for the views listed in _STREAMED. A body shorter
+    than its Content-Length (the client went away) ends in ClientDisconnected, a 400, never
+    in a quiet end of the stream: gunicorn marks its input as terminated, and werkzeug then
+    leaves the length to the server, which just stops."""
+    return _Whole(request.stream, request.content_length)
+
+
+class _Whole:
+    def __init__(self, source: Any, length: int | None) -> None:
+        self.source, self.length, self.read_so_far = source, length, 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.source.read(size)
+        self.read_so_far += len(data)
+        if not data and self.length is not None and self.read_so_far < self.length:
+            raise ClientDisconnected()
+        return data
 
 
 def _chunked_past_cap() -> bool:

@@ -18,7 +18,7 @@ from flask_smorest import abort
 
 from service import db
 from service.repo import idempotency as repo
-from service.web import auth
+from service.web import auth, body
 
 HEADER = "Idempotency-Key"
 _VALID = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -145,7 +145,8 @@ def streamed_body() -> Any:
     """The request body as a stream to read (never whole), hashed on the way for
     @idempotent_stream."""
     digest = g.get(_DIGEST)
-    return request.stream if digest is None else _Hashing(request.stream, digest)
+    whole = body.stream()
+    return whole if digest is None else _Hashing(whole, digest)
 
 
 def _replay(earlier: dict[str, Any], fingerprint: str) -> Response:
