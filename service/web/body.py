@@ -39,23 +39,26 @@ def require_json_body() -> None:
 
 
 def _require_stream(media_type: str, cap_setting: str) -> None:
+    # The media type is checked when the view asks for the stream (`stream`), after the role:
+    # a caller who may not import is told so whatever they send.
     cap = current_app.config[cap_setting]
     request.max_content_length = cap
     if request.content_length is not None and request.content_length > cap:
         abort(413, message=f"The body is over the {cap}-byte limit.", kind="too-large")
-    if request.method in _BODY_METHODS and request.mimetype != media_type:
+
+
+def stream() -> Any:
+    """The request body to read in chunks, for the views listed in _STREAMED (415 unless in
+    the media type they read). A body shorter than its Content-Length (the client went away)
+    ends in ClientDisconnected, a 400, never in a quiet end of the stream: gunicorn marks its
+    input as terminated, and werkzeug then leaves the length to the server, which just stops."""
+    media_type, _ = _STREAMED[request.endpoint or ""]
+    if request.mimetype != media_type:
         abort(
             415,
             message=f"Send the body with Content-Type: {media_type}.",
             kind="unsupported-media-type",
         )
-
-
-def stream() -> Any:
-    """The request body to read in chunks, for the views listed in _STREAMED. A body shorter
-    than its Content-Length (the client went away) ends in ClientDisconnected, a 400, never
-    in a quiet end of the stream: gunicorn marks its input as terminated, and werkzeug then
-    leaves the length to the server, which just stops."""
     return _Whole(request.stream, request.content_length)
 
 
