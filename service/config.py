@@ -37,6 +37,7 @@ class Settings:
     MIGRATIONS_DIR: str = ""
     # Requests
     MAX_CONTENT_LENGTH: int = _setting(2 * 1024 * 1024, minimum=1024)
+    IMPORT_MAX_BYTES: int = _setting(512 * 1024 * 1024, minimum=1024)
     RATE_LIMIT_PER_MINUTE: int = _setting(6000, minimum=0)
     AUTH_CACHE_SECONDS: float = _setting(5.0, minimum=0)
     # Logs and metrics

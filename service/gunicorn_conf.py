@@ -84,7 +84,7 @@ def child_exit(server, worker) -> None:
 
 
 def post_worker_init(worker) -> None:
-    worker.wsgi = _FromTrustedProxy(worker.wsgi, worker.cfg.forwarded_allow_ips)
+    worker.wsgi = _FromTrustedProxy(worker.wsgi, worker.cfg.forwarded_allow_ips, worker.notify)
 
 
 class _FromTrustedProxy:
@@ -92,8 +92,11 @@ class _FromTrustedProxy:
     proxy deep), applied only when the connection comes from forwarded_allow_ips: anyone else
     could write those headers themselves."""
 
-    def __init__(self, app, allowed: list[str]) -> None:
+    def __init__(self, app, allowed: list[str], heartbeat) -> None:
         self.app = app
+        # A view that runs long while making progress (an NDJSON import reading its body)
+        # calls this, so that the arbiter does not take its worker for a stuck one.
+        self.heartbeat = heartbeat
         self.behind_proxy = ProxyFix(app, x_for=1, x_proto=0, x_host=1)
         self.everyone = "*" in allowed
         self.networks = [ipaddress.ip_network(entry) for entry in allowed if entry != "*"]
@@ -108,6 +111,7 @@ class _FromTrustedProxy:
         return any(peer in network for network in self.networks)
 
     def __call__(self, environ, start_response):
+        environ["narratives.heartbeat"] = self.heartbeat
         app = self.behind_proxy if self._trusted(environ.get("REMOTE_ADDR")) else self.app
         return app(environ, start_response)
 

@@ -77,6 +77,8 @@ while i < len(args):
     elif a in ("-H", "--header"):
         k, v = args[i + 1].split(":", 1); headers[k.strip()] = v.strip(); i += 1
     elif a in ("-d", "--data"): data = args[i + 1].encode(); i += 1
+    elif a == "--data-binary":
+        data = open(args[i + 1][1:], "rb").read() if args[i + 1].startswith("@") else args[i + 1].encode(); i += 1
     elif a.startswith("-"): pass
     else: url = a
     i += 1

@@ -71,6 +71,7 @@ def register_api(app: Flask) -> TrackerApi:
         docs,
         exports,
         health,
+        imports,
         keys,
         match,
         narratives,
@@ -90,6 +91,7 @@ def register_api(app: Flask) -> TrackerApi:
         health,
         narratives,
         sightings,
+        imports,
         rebuttals,
         match,
         keys,
@@ -101,6 +103,7 @@ def register_api(app: Flask) -> TrackerApi:
     ):
         api.register_blueprint(module.blp)
     sightings.document(api.spec)
+    imports.document(api.spec)
     app.register_blueprint(docs.blp)
     docs.attach(app, api)
     return api

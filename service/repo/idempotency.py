@@ -40,11 +40,20 @@ def claim(
 
 
 def store(
-    conn: Connection, *, key_name: str, key: str, status: int, headers: dict[str, str], body: str
+    conn: Connection,
+    *,
+    key_name: str,
+    key: str,
+    status: int,
+    headers: dict[str, str],
+    body: str,
+    request_hash: str | None = None,
 ) -> None:
+    """Record the response; `request_hash` for a request hashed only once it was read."""
     conn.execute(
         """
-        UPDATE idempotency_keys SET status = %(status)s, headers = %(headers)s, body = %(body)s
+        UPDATE idempotency_keys SET status = %(status)s, headers = %(headers)s, body = %(body)s,
+               request_hash = coalesce(%(request_hash)s::text, request_hash)
          WHERE key_name = %(key_name)s AND idempotency_key = %(key)s
         """,
         {
@@ -53,6 +62,7 @@ def store(
             "status": status,
             "headers": Jsonb(headers),
             "body": body,
+            "request_hash": request_hash,
         },
     )
 

@@ -115,9 +115,7 @@ def insert_many(
     for row in rows:
         row["content_key"] = content_key(row)
     if any(row["external_id"] for row in rows):
-        # The (key, external_id) index is not in the insert order above: serialise this key's
-        # batches so two of them cannot lock each other's external_ids in opposite orders.
-        conn.execute("SELECT pg_advisory_xact_lock(hashtext('sightings:' || %s))", (by,))
+        lock_external_ids(conn, by)
     results: list[tuple[uuid.UUID, bool] | None] = [None] * len(rows)
     todo = list(range(len(rows)))
     for _ in range(_ATTEMPTS):
@@ -127,6 +125,13 @@ def insert_many(
                 phrases.lemmatize_pending(conn)
             return results  # type: ignore[return-value]
     raise RuntimeError("sightings kept conflicting with rows that vanished; retry the request")
+
+
+def lock_external_ids(conn: Connection, by: str) -> None:
+    """The (key, external_id) index is not in the insert order above: serialise this key's
+    writes that carry external_ids (batches and imports) so that two of them cannot lock each
+    other's external_ids in opposite orders."""
+    conn.execute("SELECT pg_advisory_xact_lock(hashtext('sightings:' || %s))", (by,))
 
 
 def _insert_round(
