@@ -46,24 +46,30 @@ def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
             )
             if earlier is not None and earlier["status"] is not None:
                 return _replay(earlier, fingerprint)
-            response = view(*args, **kwargs)
-            if not isinstance(response, Response):
-                raise TypeError("idempotent views must return a Response")
-            if response.status_code < 400:
-                headers = {
-                    h: response.headers[h] for h in _REPLAYED_HEADERS if h in response.headers
-                }
-                repo.store(
-                    conn,
-                    key_name=key_name,
-                    key=key,
-                    status=response.status_code,
-                    headers=headers,
-                    body=response.get_data(as_text=True),
-                )
-            return response
+            return _remember(conn, key_name, key, view(*args, **kwargs))
 
     return wrapper
+
+
+def _remember(
+    conn: Any, key_name: str, key: str, response: Any, *, request_hash: str | None = None
+) -> Response:
+    """Store a successful response under its key, in the write's own transaction (errors are
+    not stored: a retry of a refused request is validated afresh)."""
+    if not isinstance(response, Response):
+        raise TypeError("idempotent views must return a Response")
+    if response.status_code < 400:
+        headers = {h: response.headers[h] for h in _REPLAYED_HEADERS if h in response.headers}
+        repo.store(
+            conn,
+            key_name=key_name,
+            key=key,
+            status=response.status_code,
+            headers=headers,
+            body=response.get_data(as_text=True),
+            request_hash=request_hash,
+        )
+    return response
 
 
 def _key() -> str | None:
@@ -111,22 +117,7 @@ def idempotent_stream(view: Callable[..., Any]) -> Callable[..., Any]:
                     pass
                 return _replay(earlier, digest.hexdigest())
             response = view(*args, **kwargs)
-            if not isinstance(response, Response):
-                raise TypeError("idempotent views must return a Response")
-            if response.status_code < 400:
-                headers = {
-                    h: response.headers[h] for h in _REPLAYED_HEADERS if h in response.headers
-                }
-                repo.store(
-                    conn,
-                    key_name=key_name,
-                    key=key,
-                    status=response.status_code,
-                    headers=headers,
-                    body=response.get_data(as_text=True),
-                    request_hash=digest.hexdigest(),
-                )
-            return response
+            return _remember(conn, key_name, key, response, request_hash=digest.hexdigest())
 
     return wrapper
 
