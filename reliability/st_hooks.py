@@ -4,6 +4,8 @@ SCHEMATHESIS_HOOKS=reliability.st_hooks.
 - The fuzzer must never revoke the key it runs with: `DELETE /v1/keys/{key_id}` is a real
   operation, and the stateful phase finds ids in `GET /v1/keys`. A call aimed at a protected key
   is redirected to a decoy key issued for the purpose.
+- `POST /v1/sightings/import` takes NDJSON, which schemathesis cannot write by itself: the
+  generated value (one sighting, or anything else) is sent as one JSON document per line.
 - Every response is counted by status (and every 5xx kept with its request) in the JSON file
   named by RELIABILITY_ST_COUNTS, so the suite can report what was sent, not just what failed.
 """
@@ -27,6 +29,12 @@ _statuses: Counter = Counter()
 _server_errors: list[dict] = []
 _network_errors = 0
 _redirected = 0
+
+
+@schemathesis.serializer("application/x-ndjson")
+def ndjson(_context, value):
+    items = value if isinstance(value, list) else [value]
+    return "".join(json.dumps(item) + "\n" for item in items).encode()
 
 
 @schemathesis.hook

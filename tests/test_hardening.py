@@ -248,3 +248,8 @@ def test_key_records_in_the_audit_trail_are_for_admins(client_for):
     assert all(entry["resource"] != "key" for entry in seen_by_editor)
     seen_by_admin = admin.get("/v1/audit?resource=key").get_json()["items"]
     assert any(entry["after"]["name"] == "audited-key" for entry in seen_by_admin)
+
+
+def test_a_method_no_route_takes_is_a_405_whatever_the_body(client):
+    response = client.put("/v1/sightings/import", data=b"{}\n", content_type="text/plain")
+    assert response.status_code == 405 and "Allow" in response.headers

@@ -23,7 +23,10 @@ def streamed(endpoint: str, media_type: str, cap_setting: str) -> None:
 
 
 def require_json_body() -> None:
-    """before_request: a body that is not JSON is refused (415) before any view parses it."""
+    """before_request: a body that is not JSON is refused (415) before any view parses it.
+    A request no route takes (404, or 405 for a method the route lacks) is left to say so."""
+    if request.routing_exception is not None:
+        return
     stream = _STREAMED.get(request.endpoint or "")
     if stream is not None:
         _require_stream(*stream)
