@@ -36,19 +36,25 @@ def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
         fingerprint = hashlib.sha256(request.get_data(cache=True)).hexdigest()
         key_name = auth.current_key_name() or ""
         with db.transaction() as conn:
-            earlier = repo.claim(
-                conn,
-                key_name=key_name,
-                key=key,
-                method=request.method,
-                path=request.path,
-                request_hash=fingerprint,
-            )
+            earlier = _claim(conn, key_name, key, fingerprint)
             if earlier is not None and earlier["status"] is not None:
                 return _replay(earlier, fingerprint)
             return _remember(conn, key_name, key, view(*args, **kwargs))
 
     return wrapper
+
+
+def _claim(conn: Any, key_name: str, key: str, request_hash: str) -> dict[str, Any] | None:
+    """Claim the key for this request (a concurrent retry waits here); the earlier claim's
+    record when there was one."""
+    return repo.claim(
+        conn,
+        key_name=key_name,
+        key=key,
+        method=request.method,
+        path=request.path,
+        request_hash=request_hash,
+    )
 
 
 def _remember(
@@ -103,14 +109,7 @@ def idempotent_stream(view: Callable[..., Any]) -> Callable[..., Any]:
         setattr(g, _DIGEST, digest)
         key_name = auth.current_key_name() or ""
         with db.transaction() as conn:
-            earlier = repo.claim(
-                conn,
-                key_name=key_name,
-                key=key,
-                method=request.method,
-                path=request.path,
-                request_hash=_PENDING,
-            )
+            earlier = _claim(conn, key_name, key, _PENDING)
             if earlier is not None and earlier["status"] is not None:
                 body = streamed_body()
                 while body.read(1 << 18):
