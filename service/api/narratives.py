@@ -14,7 +14,6 @@ from service.repo import narratives as repo
 from service.repo import rebuttals as rebuttals_repo
 from service.repo import sightings as sightings_repo
 from service.repo.pages import Page
-from service.repo.updates import lock_row
 from service.schemas.common import CLAIMREVIEW_ALSO, FormatQuery, kebab, names_an_id
 from service.schemas.narratives import (
     NarrativeIn,
@@ -155,7 +154,9 @@ _OUT = NarrativeOut()
 def _unchanged_since_read(conn: Connection, id_: Any, ref: str) -> None:
     """With If-Match, a 412 unless the narrative is as the client last read it."""
     conditional.require_current(
-        lock=lambda: lock_row(conn, "narratives", id_),
+        conn,
+        "narratives",
+        id_,
         current=lambda: repo.get(conn, id_),
         schema=_OUT,
         kind="narrative",

@@ -13,7 +13,6 @@ from service.api.exports import JSON_LD
 from service.api.lookups import narrative_for_write, narrative_or_404
 from service.repo import rebuttals as repo
 from service.repo.pages import Page
-from service.repo.updates import lock_row
 from service.schemas.common import CLAIMREVIEW_ALSO, FormatQuery
 from service.schemas.rebuttals import (
     RebuttalIn,
@@ -122,7 +121,9 @@ _OUT = RebuttalOut()
 def _unchanged_since_read(conn: Connection, id_: uuid.UUID) -> None:
     """With If-Match, a 412 unless the rebuttal is as the client last read it."""
     conditional.require_current(
-        lock=lambda: lock_row(conn, "rebuttals", id_),
+        conn,
+        "rebuttals",
+        id_,
         current=lambda: repo.get(conn, id_),
         schema=_OUT,
         kind="rebuttal",

@@ -13,7 +13,6 @@ from service.api.lookups import narrative_for_write, narrative_or_404
 from service.domain import ingest, urls
 from service.repo import sightings as repo
 from service.repo.pages import Page
-from service.repo.updates import lock_row
 from service.schemas.sightings import (
     OK_RESPONSE,
     REQUEST_BODY,
@@ -153,7 +152,9 @@ class SightingById(MethodView):
             if repo.get(conn, sighting_id) is None:
                 not_found("sighting", str(sighting_id))
             conditional.require_current(
-                lock=lambda: lock_row(conn, "sightings", sighting_id),
+                conn,
+                "sightings",
+                sighting_id,
                 current=lambda: repo.get(conn, sighting_id),
                 schema=_OUT,
                 kind="sighting",

@@ -18,6 +18,7 @@ import marshmallow as ma
 from flask import Flask, Response, request
 from flask_smorest import abort
 
+from service.repo.updates import lock_row
 from service.web import jsonio
 from service.web.problems import not_found
 
@@ -45,19 +46,21 @@ def _tags(header_name: str) -> list[str] | None:
 
 
 def require_current(
+    conn: Any,
+    table: str,
+    id_: Any,
     *,
-    lock: Callable[[], Any],
     current: Callable[[], dict[str, Any] | None],
     schema: ma.Schema,
     kind: str,
     ref: str,
 ) -> None:
-    """If the request sent If-Match: lock the resource, then refuse (412) unless its current
-    representation's tag is listed. Call it inside the write's transaction, first."""
+    """If the request sent If-Match: lock the resource's row, then refuse (412) unless its
+    current representation's tag is listed. Call it inside the write's transaction, first."""
     listed = _tags("If-Match")
     if listed is None:
         return
-    lock()
+    lock_row(conn, table, id_)
     row = current()
     if row is None:
         not_found(kind, ref)
