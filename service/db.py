@@ -50,7 +50,7 @@ class Database:
                 "keepalives_count": 2,
                 "tcp_user_timeout": 10000,
             },
-            check=_check_if_idle,
+            check=self._check,
             reset=_stamp_returned,
             # psycopg_pool backs off up to 5 minutes between reconnection attempts by default;
             # a database back from a restart should be used again within seconds.
@@ -58,6 +58,7 @@ class Database:
             name="narratives",
         )
         self.unavailable_until = 0.0
+        self.suspect_until = 0.0
 
     def open(self) -> None:
         self.pool.open(wait=False)
@@ -84,16 +85,27 @@ class Database:
         """
         if time.monotonic() < self.unavailable_until:
             raise DatabaseUnavailable("the database was unreachable moments ago")
+        lent = None
         try:
             with self.pool.connection() as conn:
+                lent = conn
                 yield conn
         except PoolTimeout:
             self.unavailable_until = time.monotonic() + FAIL_FAST_SECONDS
             raise
         except psycopg.OperationalError as exc:
             if _lost_connection(exc):
-                self.unavailable_until = time.monotonic() + FAIL_FAST_SECONDS
+                if lent is not None and getattr(lent, _UNCHECKED, False):
+                    # A connection lent on trust broke: the server may have restarted under
+                    # it. That is no proof of an outage: check every lend for a while instead,
+                    # so the other stale connections are replaced rather than failed.
+                    self.suspect_until = time.monotonic() + SUSPECT_SECONDS
+                else:
+                    self.unavailable_until = time.monotonic() + FAIL_FAST_SECONDS
             raise
+
+    def _check(self, conn: psycopg.Connection) -> None:
+        _check_if_idle(conn, trust_recent=time.monotonic() >= self.suspect_until)
 
     @contextmanager
     def transaction(self, actor: str | None = None) -> Iterator[psycopg.Connection]:
@@ -131,20 +143,25 @@ class Database:
 
 # A connection handed back moments ago is as good as checked: checking it again cost a round
 # trip on every request (a tenth of a read's time). One idle for longer may have been cut (a
-# restart, a failover, an idle timeout) and is checked before it is lent. A connection that
-# breaks in use anyway fails that request as a 503 (and starts the fail-fast window), and the
-# pool replaces it.
+# restart, a failover, an idle timeout) and is checked before it is lent. A connection lent
+# on trust that breaks fails that one request (a 503); then every lend is checked for a while,
+# so the pool replaces the other stale ones instead of failing a request on each.
 CHECK_AFTER_IDLE_SECONDS = 2.0
+# After a connection lent unchecked broke, every lend is checked for this long.
+SUSPECT_SECONDS = 30.0
 _RETURNED_AT = "_narratives_returned_at"
+_UNCHECKED = "_narratives_lent_unchecked"
 
 
 def _stamp_returned(conn: psycopg.Connection) -> None:
     setattr(conn, _RETURNED_AT, time.monotonic())
 
 
-def _check_if_idle(conn: psycopg.Connection) -> None:
+def _check_if_idle(conn: psycopg.Connection, *, trust_recent: bool = True) -> None:
     returned = getattr(conn, _RETURNED_AT, None)
-    if returned is None or time.monotonic() - returned > CHECK_AFTER_IDLE_SECONDS:
+    recent = returned is not None and time.monotonic() - returned <= CHECK_AFTER_IDLE_SECONDS
+    setattr(conn, _UNCHECKED, trust_recent and recent)
+    if not (trust_recent and recent):
         ConnectionPool.check_connection(conn)
 
 

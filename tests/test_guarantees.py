@@ -194,3 +194,32 @@ def test_only_a_connection_idle_for_a_while_is_checked_before_it_is_lent(databas
         setattr(lent, _RETURNED_AT, getattr(lent, _RETURNED_AT) - CHECK_AFTER_IDLE_SECONDS - 1)
         with pytest.raises(psycopg.OperationalError):
             _check_if_idle(lent)
+
+
+def test_a_connection_broken_under_trust_fails_one_request_and_no_outage_is_declared(
+    database_url,
+):
+    """A server restart cuts connections the pool lends on trust: the first such request fails,
+    but that is no outage (mutation: declare one, and the next request is refused at once), and
+    from then on every lend is checked, so the next request gets a good connection (mutation:
+    keep trusting, and it fails too)."""
+    from service.db import Database
+
+    database = Database(database_url, min_size=2, max_size=2, timeout=3, statement_timeout_ms=5000)
+    database.open()
+    try:
+        database.pool.wait(timeout=5)
+        with database.connection() as a, database.connection() as b:
+            pids = [a.info.backend_pid, b.info.backend_pid]
+        with psycopg.connect(database_url, autocommit=True) as admin:
+            for pid in pids:  # as a restart would, while both sat in the pool
+                admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+
+        with pytest.raises(psycopg.OperationalError), database.connection() as broken:
+            broken.execute("SELECT 1")
+
+        assert database.unavailable_until == 0.0, "one stale connection is not an outage"
+        with database.connection() as fresh:
+            assert fresh.execute("SELECT 1 AS ok").fetchone()["ok"] == 1
+    finally:
+        database.close()
