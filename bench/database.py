@@ -54,7 +54,7 @@ def postmaster_pid(admin_url: str) -> int | None:
 
 
 def _marker(rows: int) -> str:
-    return f"narratives bench seed: {rows} sightings, complete"
+    return f"narratives bench seed v2 (catalogue {seed.CATALOGUE}): {rows} sightings, complete"
 
 
 def _seed_state(admin_url: str) -> str | None:

@@ -1,6 +1,9 @@
-"""The benchmark's data, made in SQL: 20 narratives, 1,000,000 sightings spread over a year and
-over those narratives, 1,000 rebuttals linked to one or two narratives each (so every
-narrative has a full first page of rebuttals), and the monitor keys the sightings name.
+"""The benchmark's data, made in SQL: 20 core narratives and 9,980 more in a catalogue
+(bench/vocabulary.py: titles, aliases in Russian and Ukrainian, keywords, summaries), 1,000,000
+sightings spread over a year (four in five on the core narratives, which the read paths ask
+about), each with a quote in its language, 1,000 rebuttals linked to one or two core narratives
+each (so every core narrative has a full first page of rebuttals), the phrasings matching reads,
+and the monitor keys the sightings name.
 
 Deterministic (setseed), one transaction, audit triggers off while it loads (the trail of a
 million seeded rows is not what is measured) and back on before it commits. VACUUM (FREEZE,
@@ -11,8 +14,9 @@ import time
 
 import psycopg
 
+from bench import vocabulary
 from service import db
-from service.repo import stats
+from service.repo import phrases, stats
 from service.web import auth
 
 NARRATIVES = (
@@ -37,6 +41,7 @@ NARRATIVES = (
     "refugee-crime-wave",
     "peace-talks-sabotaged",
 )
+CATALOGUE = 10_000  # narratives in all: the twenty above, and the catalogue's
 MONITORS = 5
 REBUTTALS = 1000
 
@@ -48,19 +53,69 @@ SELECT s.slug, initcap(replace(s.slug, '-', ' ')),
   FROM unnest(%(slugs)s::text[]) AS s (slug)
 """
 
-# One row per i: narrative i mod 20, observed within the last year, a URL unique per row (a
-# tenth carry a tracking parameter that normalisation drops), half with a monitor's own id.
+# The catalogue: narratives 20..9,999 (bench/vocabulary.py), named by their index, each with a
+# title of four anchor words, a summary, two keywords, and a Russian and a Ukrainian alias.
+_CATALOGUE_SQL = """
+WITH w AS (SELECT %(en)s::text[] AS en, %(ru)s::text[] AS ru, %(uk)s::text[] AS uk),
+c AS (SELECT j, ARRAY(SELECT (j * 7919 + t * 104729) %% %(words)s FROM generate_series(0, 4) t)
+                      AS a
+             FROM generate_series(%(core)s, %(total)s - 1) AS j)
+INSERT INTO narratives (slug, title, summary, keywords, tags, created_by, updated_by)
+SELECT 'catalogue-' || lpad(j::text, 5, '0'),
+       initcap(w.en[1 + a[1]] || ' ' || w.en[1 + a[2]] || ' ' || w.en[1 + a[3]] || ' '
+               || w.en[1 + a[4]]),
+       'Catalogue narrative ' || j || ': ' || array_to_string(ARRAY(
+           SELECT w.en[1 + least(floor(exp(random() * ln(%(words)s)))::int - 1,
+                                   %(words)s - 1)]
+             FROM generate_series(1, 15 + j %% 2)), ' ')
+           || ' ' || w.en[1 + a[5]] || ' ' || w.en[1 + a[1]] || '.',
+       ARRAY[w.en[1 + a[2]], w.en[1 + a[4]]], ARRAY['bench', 'catalogue'],
+       'bench-seed', 'bench-seed'
+  FROM c, w
+"""
+
+_ALIASES_SQL = """
+WITH w AS (SELECT %(en)s::text[] AS en, %(ru)s::text[] AS ru, %(uk)s::text[] AS uk),
+c AS (SELECT id, substr(slug, 11)::int AS j FROM narratives WHERE slug LIKE 'catalogue-%%'),
+a AS (SELECT id, ARRAY(SELECT (j * 7919 + t * 104729) %% %(words)s FROM generate_series(0, 4) t)
+                 AS a
+        FROM c)
+INSERT INTO narrative_aliases (narrative_id, position, text, language)
+SELECT id, 0, w.ru[1 + a[1]] || ' ' || w.ru[1 + a[2]] || ' ' || w.ru[1 + a[3]] || ' '
+              || w.ru[1 + a[5]], 'ru'
+  FROM a, w
+ UNION ALL
+SELECT id, 1, w.uk[1 + a[1]] || ' ' || w.uk[1 + a[3]] || ' ' || w.uk[1 + a[4]] || ' '
+              || w.uk[1 + a[5]], 'uk'
+  FROM a, w
+"""
+
+# One row per i: four in five to the twenty core narratives (i mod 20), the rest spread over
+# the catalogue; observed within the last year, a URL unique per row (a tenth carry a tracking
+# parameter that normalisation drops), half with a monitor's own id. The quote is in the row's
+# language (Russian, Ukrainian, or Latin script for the others): three of its narrative's anchor
+# words among eight filler words (bench/vocabulary.py).
 _SIGHTINGS_SQL = """
-WITH n AS (SELECT id, (row_number() OVER (ORDER BY slug) - 1)::int AS k FROM narratives),
+WITH w AS (SELECT %(en)s::text[] AS en, %(ru)s::text[] AS ru, %(uk)s::text[] AS uk),
+n AS (SELECT id, (row_number() OVER (ORDER BY slug) - 1)::int AS k
+             FROM narratives WHERE slug NOT LIKE 'catalogue-%%'
+            UNION ALL
+           SELECT id, substr(slug, 11)::int FROM narratives WHERE slug LIKE 'catalogue-%%'),
 g AS (SELECT i, now() - random() * interval '365 days' AS at,
-             random() AS r1, random() AS r2, random() AS r3
+             random() AS r1, random() AS r2, random() AS r3,
+             CASE WHEN %(total)s > %(core)s AND (i / 20) %% 5 = 4 THEN %(core)s + i %% (%(total)s - %(core)s)
+                  ELSE i %% %(core)s END AS k,
+             (ARRAY['ru', 'ru', 'ru', 'ru', 'en', 'uk', 'de', 'fr', 'es', 'sr'])[1 + (i / 3) %% 10]
+                 AS language
         FROM generate_series(1, %(rows)s) AS i),
 v AS (SELECT g.*, n.id AS narrative_id,
              'https://' || (ARRAY['ria.example', 'tass.example', 'rt.example', 't.me',
                                   'x.com', 'vk.example', 'sputnik.example', 'telegra.ph'])
                           [1 + i %% 8]
-                 || '/' || to_char(at, 'YYYY/MM/DD') || '/' || i AS base_url
-        FROM g JOIN n ON n.k = g.i %% %(narratives)s)
+                 || '/' || to_char(at, 'YYYY/MM/DD') || '/' || i AS base_url,
+             CASE g.language WHEN 'ru' THEN w.ru WHEN 'uk' THEN w.uk ELSE w.en END
+                 AS words
+        FROM g JOIN n ON n.k = g.k CROSS JOIN w)
 INSERT INTO sightings (narrative_id, observed_at, url, url_normalized, source_name, source_kind,
                        actor_name, actor_role, quote, language, country, external_id,
                        confidence, status, reported_by, created_at, updated_at)
@@ -74,14 +129,13 @@ SELECT narrative_id, at,
        CASE WHEN r1 < 0.3 THEN (ARRAY['Maria Zakharova', 'Dmitry Peskov', 'Sergei Lavrov',
                                       'Vasily Nebenzya', 'Margarita Simonyan'])[1 + i %% 5] END,
        CASE WHEN r1 < 0.3 THEN 'Official spokesperson' END,
-       (ARRAY['The West is hiding the truth about what happens in these laboratories.',
-              'Everyone understands who is really behind this provocation.',
-              'Sanctions have hurt Europe far more than they have hurt us.',
-              'The regime in Kyiv is preparing another staged incident.',
-              'Ordinary people there are paying for decisions made in Washington.',
-              'This was planned long before; the evidence is plain for all to see.'])
-           [1 + (i / 8) %% 6],
-       (ARRAY['ru', 'ru', 'ru', 'ru', 'en', 'uk', 'de', 'fr', 'es', 'sr'])[1 + (i / 3) %% 10],
+       initcap(array_to_string(ARRAY(
+           SELECT words[1 + CASE WHEN w IN (5, 6, 7)
+                                 THEN (k * 7919 + ((i + w) %% 5) * 104729) %% %(words)s
+                                 ELSE least(floor(exp(random() * ln(%(words)s)))::int - 1,
+                                            %(words)s - 1) END]
+             FROM generate_series(1, 11) AS w), ' ')) || '.',
+       language,
        (ARRAY['RU', 'RU', 'RU', 'BY', 'RS', 'DE', 'FR', 'HU'])[1 + (i / 5) %% 8],
        CASE WHEN i %% 2 = 0 THEN 'feed-' || i END,
        round(r2::numeric, 2)::real,
@@ -115,7 +169,8 @@ SELECT (ARRAY['Mykhailo Podolyak', 'Centre for Countering Disinformation', 'EUvs
 
 # Rebuttal i answers narrative i mod 20 and, for even i, a second one.
 _LINKS_SQL = """
-WITH n AS (SELECT id, (row_number() OVER (ORDER BY slug) - 1)::int AS k FROM narratives),
+WITH n AS (SELECT id, (row_number() OVER (ORDER BY slug) - 1)::int AS k
+             FROM narratives WHERE slug NOT LIKE 'catalogue-%%'),
 r AS (SELECT id, published_at, (row_number() OVER (ORDER BY url))::int AS i FROM rebuttals)
 INSERT INTO rebuttal_narratives (rebuttal_id, narrative_id, published_at)
 SELECT r.id, n.id, r.published_at
@@ -124,11 +179,31 @@ SELECT r.id, n.id, r.published_at
 ON CONFLICT DO NOTHING
 """
 
-_TABLES = ("narratives", "sightings", "rebuttals")
+_TABLES = ("narratives", "sightings", "rebuttals", "narrative_aliases")
+
+# The phrasings matching reads (migration 0010), built once the rows are in: the triggers that
+# keep them were off. Quotes go straight in, set-wise, through the migration's own row builder.
+_QUOTE_PHRASES_SQL = """
+INSERT INTO narrative_phrases (narrative_id, kind, position, sighting_id, text, language, terms,
+                               folded, lemmatized)
+SELECT r.narrative_id, r.kind, r.position, r.sighting_id, r.text, r.language, r.terms,
+       r.folded, r.lemmatized
+  FROM sightings s
+ CROSS JOIN LATERAL match_phrase_row(s.narrative_id, 'quote', 0, s.id, s.quote, s.language) r
+ WHERE s.quote <> '' AND s.status <> 'false_positive'
+   AND (cardinality(r.terms) > 0 OR NOT r.lemmatized)
+"""
+
+_ALIAS_PHRASES_SQL = """
+SELECT match_insert_phrases(array_agg(
+           match_phrase_row(a.narrative_id, 'alias', a.position, NULL, a.text, a.language)))
+  FROM narrative_aliases a
+"""
 
 
-def seed(url: str, rows: int) -> dict[str, float]:
-    """Load the data into the (migrated, empty) database at `url`; returns timings in seconds."""
+def seed(url: str, rows: int, catalogue: int = CATALOGUE) -> dict[str, float]:
+    """Load the data into the (migrated, empty) database at `url`, with `catalogue` narratives
+    in all (at least the twenty core ones); returns timings in seconds."""
     timings: dict[str, float] = {}
     started = time.monotonic()
     with db.connect(url) as conn, conn.transaction():
@@ -139,10 +214,16 @@ def seed(url: str, rows: int) -> dict[str, float]:
             "slugs": list(NARRATIVES),
             "rows": rows,
             "narratives": len(NARRATIVES),
+            "core": len(NARRATIVES),
+            "total": max(catalogue, len(NARRATIVES)),
             "monitors": MONITORS,
             "rebuttals": REBUTTALS,
+            "words": vocabulary.WORDS,
+            **{script: vocabulary.words(script) for script in vocabulary.SCRIPTS},
         }
         conn.execute(_NARRATIVES_SQL, params)
+        conn.execute(_CATALOGUE_SQL, params)
+        conn.execute(_ALIASES_SQL, params)
         conn.execute(_SIGHTINGS_SQL, params)
         timings["sightings_s"] = time.monotonic() - started
         conn.execute(_REBUTTALS_SQL, params)
@@ -150,6 +231,11 @@ def seed(url: str, rows: int) -> dict[str, float]:
         for table in _TABLES:
             conn.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
         stats.recount(conn)  # the triggers that keep the sighting counts were off too
+        conn.execute("SELECT match_rebuild_narratives(array_agg(id)) FROM narratives")
+        conn.execute(_ALIAS_PHRASES_SQL)
+        conn.execute(_QUOTE_PHRASES_SQL)
+        phrases.lemmatize_pending(conn)
+        timings["phrases_s"] = time.monotonic() - started - timings["sightings_s"]
         for i in range(MONITORS):
             auth.issue(conn, name=f"monitor-{i}", role="monitor", by="bench-seed")
     timings["load_s"] = time.monotonic() - started

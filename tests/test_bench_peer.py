@@ -33,7 +33,7 @@ def seeded(migrated_database) -> Iterator[tuple[str, dict[str, str]]]:
     """A committed copy of the benchmark's data, small: the peer has a pool of its own, so it
     cannot see a test's uncommitted rows."""
     with migrated_database("bench_peer") as url:
-        seed.seed(url, 300)
+        seed.seed(url, 300, catalogue=200)
         yield url, bench_database.issue_keys(url)
 
 
