@@ -57,7 +57,7 @@ SELECT s.slug, initcap(replace(s.slug, '-', ' ')),
 # title of four anchor words, a summary, two keywords, and a Russian and a Ukrainian alias.
 _CATALOGUE_SQL = """
 WITH w AS (SELECT %(en)s::text[] AS en, %(ru)s::text[] AS ru, %(uk)s::text[] AS uk),
-c AS (SELECT j, ARRAY(SELECT (j * 7919 + t * 104729) %% %(words)s FROM generate_series(0, 4) t)
+c AS (SELECT j, ARRAY(SELECT %(fillers)s + ((j + 1)::bigint * (7919 + 2 * t) * 104729 + t * 1299709) %% %(anchors)s FROM generate_series(0, 4) t)
                       AS a
              FROM generate_series(%(core)s, %(total)s - 1) AS j)
 INSERT INTO narratives (slug, title, summary, keywords, tags, created_by, updated_by)
@@ -65,8 +65,8 @@ SELECT 'catalogue-' || lpad(j::text, 5, '0'),
        initcap(w.en[1 + a[1]] || ' ' || w.en[1 + a[2]] || ' ' || w.en[1 + a[3]] || ' '
                || w.en[1 + a[4]]),
        'Catalogue narrative ' || j || ': ' || array_to_string(ARRAY(
-           SELECT w.en[1 + least(floor(exp(random() * ln(%(words)s)))::int - 1,
-                                   %(words)s - 1)]
+           SELECT w.en[1 + least(floor(exp(random() * ln(%(fillers)s)))::int - 1,
+                                   %(fillers)s - 1)]
              FROM generate_series(1, 15 + j %% 2)), ' ')
            || ' ' || w.en[1 + a[5]] || ' ' || w.en[1 + a[1]] || '.',
        ARRAY[w.en[1 + a[2]], w.en[1 + a[4]]], ARRAY['bench', 'catalogue'],
@@ -77,7 +77,7 @@ SELECT 'catalogue-' || lpad(j::text, 5, '0'),
 _ALIASES_SQL = """
 WITH w AS (SELECT %(en)s::text[] AS en, %(ru)s::text[] AS ru, %(uk)s::text[] AS uk),
 c AS (SELECT id, substr(slug, 11)::int AS j FROM narratives WHERE slug LIKE 'catalogue-%%'),
-a AS (SELECT id, ARRAY(SELECT (j * 7919 + t * 104729) %% %(words)s FROM generate_series(0, 4) t)
+a AS (SELECT id, ARRAY(SELECT %(fillers)s + ((j + 1)::bigint * (7919 + 2 * t) * 104729 + t * 1299709) %% %(anchors)s FROM generate_series(0, 4) t)
                  AS a
         FROM c)
 INSERT INTO narrative_aliases (narrative_id, position, text, language)
@@ -131,9 +131,10 @@ SELECT narrative_id, at,
        CASE WHEN r1 < 0.3 THEN 'Official spokesperson' END,
        initcap(array_to_string(ARRAY(
            SELECT words[1 + CASE WHEN w IN (5, 6, 7)
-                                 THEN (k * 7919 + ((i + w) %% 5) * 104729) %% %(words)s
-                                 ELSE least(floor(exp(random() * ln(%(words)s)))::int - 1,
-                                            %(words)s - 1) END]
+                                 THEN %(fillers)s + ((k + 1)::bigint * (7919 + 2 * ((i + w) %% 5)) * 104729
+                                                     + ((i + w) %% 5) * 1299709) %% %(anchors)s
+                                 ELSE least(floor(exp(random() * ln(%(fillers)s)))::int - 1,
+                                            %(fillers)s - 1) END]
              FROM generate_series(1, 11) AS w), ' ')) || '.',
        language,
        (ARRAY['RU', 'RU', 'RU', 'BY', 'RS', 'DE', 'FR', 'HU'])[1 + (i / 5) %% 8],
@@ -218,7 +219,8 @@ def seed(url: str, rows: int, catalogue: int = CATALOGUE) -> dict[str, float]:
             "total": max(catalogue, len(NARRATIVES)),
             "monitors": MONITORS,
             "rebuttals": REBUTTALS,
-            "words": vocabulary.WORDS,
+            "fillers": vocabulary.FILLERS,
+            "anchors": vocabulary.WORDS - vocabulary.FILLERS,
             **{script: vocabulary.words(script) for script in vocabulary.SCRIPTS},
         }
         conn.execute(_NARRATIVES_SQL, params)
