@@ -171,6 +171,22 @@ def test_rebuttals_are_attached_newest_first(client, crocus):
     assert best["rebuttals"] == listed
 
 
+def test_a_phrase_sharing_too_little_with_the_text_stays_in_the_database(conn, crocus):
+    """A summary sharing one word of eight could reach a strength of 0.1 % at most: the SQL
+    leaves it behind instead of sending it to be scored. Mutation: drop the coverage cut in
+    repo.match's phrase hits, and the first look-up returns the summary."""
+    from service.repo import match as repo
+
+    one_word = repo.terms(conn, text="prepared", language="en")
+    assert repo.phrase_hits(conn, terms=one_word, search=one_word) == []
+
+    most = repo.terms(
+        conn, text="The attackers fled to a prepared window at the border", language="en"
+    )
+    hits = repo.phrase_hits(conn, terms=most, search=most)
+    assert "summary" in {hit["kind"] for hit in hits}
+
+
 def test_more_of_a_narrative_scores_higher_and_shared_keywords_stay_low(client, crocus):
     weak = match(client, text="Crocus City Hall")
     strong = match(

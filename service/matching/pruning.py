@@ -9,7 +9,7 @@ statistics ANALYZE keeps (pg_stats' most common elements); a lexeme they do not 
 than every tracked one and is always looked up.
 """
 
-CANDIDATE_BUDGET = 2000
+CANDIDATE_BUDGET = 1000
 
 
 def split(terms: list[str], frequent: dict[str, float], budget: float = CANDIDATE_BUDGET):

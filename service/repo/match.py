@@ -6,20 +6,24 @@ from typing import Any
 
 from psycopg import Connection
 
-from service.matching.scoring import LONG_PHRASE
+from service.matching.scoring import LONG_PHRASE, MIN_COVERAGE
 
-# Candidates are the phrases of live narratives sharing one of `search` (some of the text's
-# lexemes) with the text, found through the GIN index on `terms`; `matched` is every lexeme they
-# share with the whole text (`terms`). `held` counts, for each matched lexeme, the narratives
-# whose candidates hold it: the scorer's specificity. Only candidates holding at least a quarter
-# of their lexemes (of at most LONG_PHRASE) come back: below that a hit's strength is under 0.4 %
-# (coverage^4), and thousands of such rows would cost more to send and score than the rest.
-# The phrases' texts (summaries, quotes: long) stay behind; `texts` reads those shown.
+# Candidates are the phrases of live narratives sharing one of `search` (the text's lexemes
+# specific enough to look up) with the text, found through the GIN index on `terms`; `matched` is
+# every lexeme they share with the whole text (`terms`), `specific` those of `search`. `held`
+# counts, for each matched lexeme, the narratives whose candidates hold it: the scorer's
+# specificity. Only candidates that could reach MIN_COVERAGE come back: the scorer weighs the
+# lexemes left out of `search` at 0, so a phrase's coverage is at most
+# specific / (specific + missing), and below MIN_COVERAGE its strength (coverage^4) is negligible;
+# thousands of such rows would cost more to send and score than the rest. The phrases' texts
+# (summaries, quotes: long) stay behind; `texts` reads those shown.
 _PHRASE_HITS = """
 WITH candidates AS MATERIALIZED (
     SELECT p.id, p.narrative_id, p.kind, p.language, p.sighting_id,
            cardinality(p.terms) AS size,
-           ARRAY(SELECT t FROM unnest(p.terms) AS t WHERE t = ANY (%(terms)s::text[])) AS matched
+           ARRAY(SELECT t FROM unnest(p.terms) AS t WHERE t = ANY (%(terms)s::text[])) AS matched,
+           cardinality(ARRAY(SELECT t FROM unnest(p.terms) AS t
+                              WHERE t = ANY (%(search)s::text[]))) AS specific
       FROM narrative_phrases p
      WHERE p.terms && %(search)s::text[]
        AND NOT EXISTS (SELECT 1 FROM narratives n
@@ -32,8 +36,12 @@ WITH candidates AS MATERIALIZED (
 )
 SELECT c.id AS phrase_id, c.narrative_id, c.kind, NULL AS text, c.language, c.sighting_id,
        c.size, c.matched, NULL::real AS similarity, NULL::json AS terms_held, h.held
-  FROM candidates c, held h
- WHERE 4 * cardinality(c.matched) >= least(c.size, %(long)s)
+  FROM candidates c, held h,
+       LATERAL (SELECT CASE WHEN c.kind IN ('summary', 'quote')
+                            THEN least(c.size - cardinality(c.matched),
+                                       greatest(%(long)s - cardinality(c.matched), 0))
+                            ELSE c.size - cardinality(c.matched) END AS missing) m
+ WHERE c.specific >= %(coverage)s * (c.specific + missing)
 """
 
 # Short texts (a headline, a search-box phrase) are also compared by trigrams with the short
@@ -91,7 +99,7 @@ def phrase_hits(conn: Connection, *, terms: list[str], search: list[str]) -> lis
     # comparing each candidate's lexemes with each of the text's costs ten times more.
     return conn.execute(
         _PHRASE_HITS,
-        {"terms": terms, "search": search, "long": LONG_PHRASE},
+        {"terms": terms, "search": search, "long": LONG_PHRASE, "coverage": MIN_COVERAGE},
         prepare=False,
     ).fetchall()
 

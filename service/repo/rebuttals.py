@@ -137,6 +137,30 @@ def list_page(
     return conn.execute(query, {**given, **params, "narrative_id": narrative_id}).fetchall()
 
 
+_LATEST_FOR = sql.SQL(
+    """
+SELECT x.*, l.narrative_id AS for_narrative
+  FROM unnest(%(ids)s::uuid[]) AS l (narrative_id)
+ CROSS JOIN LATERAL ({select}
+  JOIN rebuttal_narratives k ON k.rebuttal_id = r.id AND k.narrative_id = l.narrative_id
+ ORDER BY k.published_at DESC, k.rebuttal_id DESC
+ LIMIT %(n)s) x
+"""
+).format(select=sql.SQL(_SELECT))
+
+
+def latest_for(
+    conn: Connection, narrative_ids: list[uuid.UUID], limit: int
+) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    """The newest `limit` rebuttals of each narrative, in list_page's shape and order, in one
+    statement (a match answers with several narratives' rebuttals)."""
+    latest: dict[uuid.UUID, list[dict[str, Any]]] = {id_: [] for id_ in narrative_ids}
+    if narrative_ids:
+        for row in conn.execute(_LATEST_FOR, {"ids": narrative_ids, "n": limit}):
+            latest[row.pop("for_narrative")].append(row)
+    return latest
+
+
 def _columns(data: dict[str, Any]) -> dict[str, Any]:
     """The API's shape (nested issuer, raw URL) as columns, for the keys present."""
     row = {key: value for key, value in data.items() if key in COLUMNS}
