@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: help install run key test reliability lint format openapi lock clean bench
+.PHONY: help install run key test reliability lint format openapi lock clean bench bench-sizes
 
 help:
 	@echo "make run      serve the API with demo data on http://127.0.0.1:8000"
@@ -12,6 +12,7 @@ help:
 	@echo "make reliability  fault tests: schemathesis, restarts, killed workers, hostile input"
 	@echo "make key NAME=me ROLE=editor   issue an API key (same database as make run)"
 	@echo "make bench    service vs a bare Flask app and a FastAPI peer (bench/README.md)"
+	@echo "make bench-sizes  read latency at three data sizes (bench/sizes.py)"
 	@echo "make lint     ruff check and format check"
 	@echo "make openapi  regenerate openapi.yaml from the code"
 	@echo "make lock     re-pin requirements*.lock from pyproject.toml"
@@ -41,6 +42,11 @@ reliability: install
 
 bench: install
 	$(PY) -m bench.run $(BENCH_ARGS)
+
+# Read latency at 10,000, 1,000,000 and 10,000,000 sightings (bench/sizes.py; the largest seed
+# takes the better part of an hour the first time, and is kept).
+bench-sizes: install
+	$(PY) -m bench.sizes $(BENCH_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .
