@@ -253,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
             f"load: {generator_name}, {args.connections} connections, {args.threads} threads; "
             f"{args.warmup} s warm-up + {args.duration} s measured, {args.rounds} round(s) per "
             "app and path, in rotation; the best round shown",
-            f"data: {counts['sightings']:,} sightings, {counts['narratives']} narratives, "
+            f"data: {counts['sightings']:,} sightings, {counts['narratives']:,} narratives, "
             f"{counts['rebuttals']:,} rebuttals ({counts['rebuttal_narratives']:,} links); "
             "a fresh copy per run",
             "before the run, other processes used "

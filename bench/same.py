@@ -15,6 +15,7 @@ import http.client
 import re
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -168,22 +169,29 @@ class TextsFound:
 def every_text(apps: dict[str, Send], key: str) -> TextsFound:
     """Send every fixed text (bench/match_texts.py) once to every app."""
     found = TextsFound({}, {}, {})
-    for index, (expected, body) in enumerate(match_texts.cases()):
-        answers = {name: send("POST", "/v1/match", body, key) for name, send in apps.items()}
-        reference = answers["service"]
-        if "peer" in answers:
-            what = difference(reference, answers["peer"])
-            if what:
-                found.peer[index] = what
-        if "bare" in answers and (
-            answers["bare"].status != reference.status
-            or orjson.loads(answers["bare"].body) != orjson.loads(reference.body)
-        ):
-            found.bare[index] = "a different answer once parsed"
-        if reference.status != 200:
-            found.misses[index] = f"status {reference.status}"
-            continue
-        miss = match_texts.first_match(orjson.loads(reference.body), expected)
-        if miss:
-            found.misses[index] = miss
+    with ThreadPoolExecutor(len(apps)) as pool:  # the apps at once: 200 matches each
+        for index, (expected, body) in enumerate(match_texts.cases()):
+            sent = {
+                n: pool.submit(send, "POST", "/v1/match", body, key) for n, send in apps.items()
+            }
+            _compare_text(found, index, expected, {n: f.result() for n, f in sent.items()})
     return found
+
+
+def _compare_text(found: TextsFound, index: int, expected: str, answers: dict[str, Answer]) -> None:
+    reference = answers["service"]
+    if "peer" in answers:
+        what = difference(reference, answers["peer"])
+        if what:
+            found.peer[index] = what
+    if "bare" in answers and (
+        answers["bare"].status != reference.status
+        or orjson.loads(answers["bare"].body) != orjson.loads(reference.body)
+    ):
+        found.bare[index] = "a different answer once parsed"
+    if reference.status != 200:
+        found.misses[index] = f"status {reference.status}"
+        return
+    miss = match_texts.first_match(orjson.loads(reference.body), expected)
+    if miss:
+        found.misses[index] = miss
