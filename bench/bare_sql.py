@@ -296,6 +296,9 @@ class _Recorder:
     def fetchone(self) -> dict[str, Any] | None:
         return None
 
+    def __iter__(self) -> Any:
+        return iter(self._rows)
+
 
 def _statements(call: Callable[[Any], Any]) -> list[str]:
     recorder = _Recorder()
@@ -381,4 +384,8 @@ def _match_statements(an_id: uuid.UUID) -> dict[str, tuple[list[str], Callable[[
         "match URL_HITS": ([m.URL_HITS], lambda c: match.url_hits(c, url_normalized="u")),
         "match TEXTS": ([m.TEXTS], lambda c: match.texts(c, [1])),
         "match BRIEFS": ([m.BRIEFS], lambda c: match.briefs(c, [an_id])),
+        "match LATEST_REBUTTALS": (
+            [m.LATEST_REBUTTALS],
+            lambda c: rebuttals.latest_for(c, [an_id], 5),
+        ),
     }

@@ -1,7 +1,7 @@
 """POST /v1/match for the bare app and the peer: service/api/match.py's `find()`, step for step.
 
 One copy serves both apps: the flow is a generator that yields each statement it sends (the
-copies in bench/match_sql.py and bare_sql.NARRATIVE_REBUTTALS_PAGE) and is sent back the rows;
+copies in bench/match_sql.py) and is sent back the rows;
 `run` drives it on the bare app's blocking connection, `run_async` on the peer's asynchronous
 one. Everything between the statements is the service's own pure code: language detection,
 Ukrainian lemmatisation, pruning and scoring (service.matching.*), the constants of
@@ -20,8 +20,13 @@ from typing import Any
 from psycopg import AsyncConnection, Connection
 
 from bench import match_sql
-from bench.bare_sql import NARRATIVE_REBUTTALS_PAGE
-from service.api.match import FREQUENT_SECONDS, FUZZY_THRESHOLD, REBUTTALS_PER_MATCH, SHORT_TEXT
+from service.api.match import (
+    FREQUENT_SECONDS,
+    FUZZY_THRESHOLD,
+    LARGE_POPULATION,
+    REBUTTALS_PER_MATCH,
+    SHORT_TEXT,
+)
 from service.domain import urls
 from service.matching import language as languages
 from service.matching import pruning, scoring
@@ -55,7 +60,12 @@ def find(*, text: str, url: str | None, language: str | None, limit: int) -> Flo
         if search:
             hits = yield Statement(
                 match_sql.PHRASE_HITS,
-                {"terms": terms, "search": search, "long": scoring.LONG_PHRASE},
+                {
+                    "terms": terms,
+                    "search": search,
+                    "long": scoring.LONG_PHRASE,
+                    "coverage": scoring.MIN_COVERAGE,
+                },
                 prepare=False,
             )
         held = hits[0]["held"] if hits else {}
@@ -64,37 +74,34 @@ def find(*, text: str, url: str | None, language: str | None, limit: int) -> Flo
                 match_sql.FUZZY_HITS, {"text": text, "threshold": FUZZY_THRESHOLD}
             )
     url_hits = (yield Statement(match_sql.URL_HITS, {"url": urls.normalize(url)})) if url else []
-    narratives = (yield Statement(match_sql.LIVE_NARRATIVES, one=True))["n"] if hits else 1
     ranked = scoring.rank(
         [_hit(row) for row in hits],
-        narratives=narratives,
+        narratives=(yield from _population()) if hits else 1,
         common=common,
         url_hits=url_hits,
         held=held,
     )[:limit]
-    rows = yield Statement(match_sql.BRIEFS, {"ids": [match.narrative_id for match in ranked]})
+    ids = [match.narrative_id for match in ranked]
+    rows = yield Statement(match_sql.BRIEFS, {"ids": ids})
     briefs = {row["id"]: row for row in rows}
     yield from _fill_texts([item for match in ranked for item in match.evidence])
-    matches = []
-    for match in ranked:
-        rebuttals = yield Statement(
-            NARRATIVE_REBUTTALS_PAGE,
-            {
-                "after_at": None,
-                "after_id": None,
-                "n": REBUTTALS_PER_MATCH + 1,
-                "narrative_id": match.narrative_id,
-            },
-        )
-        matches.append(
+    rebuttals: dict[Any, list[dict[str, Any]]] = {id_: [] for id_ in ids}
+    if ids:
+        rows = yield Statement(match_sql.LATEST_REBUTTALS, {"ids": ids, "n": REBUTTALS_PER_MATCH})
+        for row in rows:
+            rebuttals[row.pop("for_narrative")].append(row)
+    return {
+        "matches": [
             {
                 "narrative": briefs[match.narrative_id],
                 "score": match.score,
                 "evidence": match.evidence,
-                "rebuttals": rebuttals[:REBUTTALS_PER_MATCH],
+                "rebuttals": rebuttals[match.narrative_id],
             }
-        )
-    return {"matches": matches, "language": used}
+            for match in ranked
+        ],
+        "language": used,
+    }
 
 
 _FREQUENT: dict[str, Any] = {"at": float("-inf"), "terms": {}}
@@ -108,6 +115,19 @@ def _frequent() -> Flow:
         _FREQUENT["terms"] = {row["term"]: row["phrases"] for row in rows}
         _FREQUENT["at"] = now
     return _FREQUENT["terms"]
+
+
+_POPULATION: dict[str, Any] = {"at": float("-inf"), "narratives": 0}
+
+
+def _population() -> Flow:
+    """How many narratives can match; a large population counted at most once a minute."""
+    now = time.monotonic()
+    if _POPULATION["narratives"] < LARGE_POPULATION or now - _POPULATION["at"] > FREQUENT_SECONDS:
+        found = yield Statement(match_sql.LIVE_NARRATIVES, one=True)
+        _POPULATION["narratives"] = found["n"]
+        _POPULATION["at"] = now
+    return _POPULATION["narratives"]
 
 
 def _fill_texts(evidence: list[dict[str, Any]]) -> Flow:

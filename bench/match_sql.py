@@ -1,8 +1,9 @@
 """The statements the service sends for POST /v1/match, copied from service/repo/match.py (one
 constant per repo function, in its order), for the bare app and the peer (bench/match_flow.py)
-to send verbatim. `bare_sql.drift()` holds them equal to the service's: when the matcher's SQL
+to send verbatim, and the statement that reads the matches' rebuttals (service/repo/rebuttals.py
+`latest_for`). `bare_sql.drift()` holds them equal to the service's: when the matcher's SQL
 changes, copy the new text here (and the flow's parameters, if they changed, into
-bench/match_flow.py). The rebuttals of each match are bare_sql.NARRATIVE_REBUTTALS_PAGE."""
+bench/match_flow.py)."""
 
 TERMS = "SELECT match_terms(match_config(%(language)s), %(text)s) AS terms"
 
@@ -21,7 +22,9 @@ PHRASE_HITS = """
 WITH candidates AS MATERIALIZED (
     SELECT p.id, p.narrative_id, p.kind, p.language, p.sighting_id,
            cardinality(p.terms) AS size,
-           ARRAY(SELECT t FROM unnest(p.terms) AS t WHERE t = ANY (%(terms)s::text[])) AS matched
+           ARRAY(SELECT t FROM unnest(p.terms) AS t WHERE t = ANY (%(terms)s::text[])) AS matched,
+           cardinality(ARRAY(SELECT t FROM unnest(p.terms) AS t
+                              WHERE t = ANY (%(search)s::text[]))) AS specific
       FROM narrative_phrases p
      WHERE p.terms && %(search)s::text[]
        AND NOT EXISTS (SELECT 1 FROM narratives n
@@ -34,8 +37,12 @@ WITH candidates AS MATERIALIZED (
 )
 SELECT c.id AS phrase_id, c.narrative_id, c.kind, NULL AS text, c.language, c.sighting_id,
        c.size, c.matched, NULL::real AS similarity, NULL::json AS terms_held, h.held
-  FROM candidates c, held h
- WHERE 4 * cardinality(c.matched) >= least(c.size, %(long)s)
+  FROM candidates c, held h,
+       LATERAL (SELECT CASE WHEN c.kind IN ('summary', 'quote')
+                            THEN least(c.size - cardinality(c.matched),
+                                       greatest(%(long)s - cardinality(c.matched), 0))
+                            ELSE c.size - cardinality(c.matched) END AS missing) m
+ WHERE c.specific >= %(coverage)s * (c.specific + missing)
 """
 
 FUZZY_HITS = """
@@ -69,3 +76,25 @@ URL_HITS = """
 TEXTS = "SELECT id, text FROM narrative_phrases WHERE id = ANY(%(ids)s::bigint[])"
 
 BRIEFS = "SELECT id, slug, title FROM narratives WHERE id = ANY(%(ids)s::uuid[])"
+
+# service/repo/rebuttals.py `latest_for`: the newest rebuttals of each match, in one statement.
+LATEST_REBUTTALS = """
+SELECT x.*, l.narrative_id AS for_narrative
+  FROM unnest(%(ids)s::uuid[]) AS l (narrative_id)
+ CROSS JOIN LATERAL (
+SELECT r.id, r.verdict, r.statement, r.url, r.published_at, r.language, r.reported_by,
+       r.updated_by,
+       r.created_at, r.updated_at,
+       json_build_object('name', r.issuer_name, 'role', r.issuer_role,
+                         'organization', r.issuer_organization, 'country', r.issuer_country,
+                         'kind', r.issuer_kind) AS issuer,
+       (SELECT coalesce(json_agg(json_build_object('id', n.id, 'slug', n.slug, 'title', n.title)
+                                 ORDER BY n.slug), '[]'::json)
+          FROM rebuttal_narratives l JOIN narratives n ON n.id = l.narrative_id
+         WHERE l.rebuttal_id = r.id) AS narratives
+  FROM rebuttals r
+
+  JOIN rebuttal_narratives k ON k.rebuttal_id = r.id AND k.narrative_id = l.narrative_id
+ ORDER BY k.published_at DESC, k.rebuttal_id DESC
+ LIMIT %(n)s) x
+"""

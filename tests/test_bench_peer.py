@@ -3,6 +3,7 @@ the service/peer ratios compare nothing: refuse the sightings the service refuse
 it stores, check the same keys, and answer every measured path (bench/paths.py) with the
 service's bytes. Both apps run in process on one committed database, no server started."""
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -297,12 +298,23 @@ _URL = "https://ria.example/2024/01/01/1"
 
 @pytest.mark.parametrize(
     "kind",
-    ["long", "short", "ukrainian", "url only", "text and url", "nothing found", "neutral"],
+    [
+        "long",
+        "short",
+        "ukrainian",
+        "url only",
+        "text and url",
+        "nothing found",
+        "neutral",
+        "statistics cached",
+    ],
 )
-def test_the_match_flow_sends_the_services_statements(seeded, kind):
+def test_the_match_flow_sends_the_services_statements(seeded, kind, monkeypatch):
     """bench/match_flow.py is find() statement for statement: the same SQL, parameters and
-    preparation, in the same order, and the same answer. Mutation: dropping the flow's
-    `prepare=False`, or sending the briefs after the texts, fails here."""
+    preparation, in the same order, and the same answer; with the per-process statistics
+    (common lexemes, the population) read afresh, or cached as for a large catalogue.
+    Mutation: dropping the flow's `prepare=False`, sending the briefs after the texts, or
+    counting the population on every match, fails here."""
     with db.connect(seeded[0]) as conn:
         url = conn.execute("SELECT url FROM sightings ORDER BY url LIMIT 1").fetchone()["url"]
     texts = {body: orjson.loads(body)["text"] for _, body in match_texts.cases()[:3]}
@@ -316,11 +328,15 @@ def test_the_match_flow_sends_the_services_statements(seeded, kind):
         "text and url": {"text": short, "url": url},
         "nothing found": {"text": "Nothing at all to see here, is there."},
         "neutral": {"text": short, "language": "de"},
+        "statistics cached": {"text": long},
     }[kind]
     arguments = {"url": None, "language": None, "limit": 5, **given}
     answers, sent = [], []
-    for run in (_service_find, _flow_find):
-        match_api._FREQUENT["at"] = match_flow._FREQUENT["at"] = float("-inf")
+    for run, module in ((_service_find, match_api), (_flow_find, match_flow)):
+        # Each process's caches, for this test only (the service's serve other tests).
+        at = time.monotonic() if kind == "statistics cached" else float("-inf")
+        monkeypatch.setattr(module, "_FREQUENT", {"at": at, "terms": {}})
+        monkeypatch.setattr(module, "_POPULATION", {"at": at, "narratives": 5000})
         with db.connect(seeded[0]) as conn:
             recording = _Recording(conn)
             answers.append(run(recording, arguments))
