@@ -238,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         keys = database.issue_keys(run_url)
         counts = seed.counts(run_url)
         app_env = {**APP_ENV, **dict(pair.split("=", 1) for pair in args.env)}
+        threads = app_env.get("GUNICORN_THREADS", os.environ.get("GUNICORN_THREADS", "1"))
         host = machine.facts()
         busy = machine.busy_fraction()
         header = [
@@ -247,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
             f"PostgreSQL {facts['server_version']} ({source}); shared_buffers "
             f"{facts['shared_buffers']}, synchronous_commit {facts['synchronous_commit']}",
             f"apps: service and bare under gunicorn, service.gunicorn_conf "
-            f"({os.environ.get('GUNICORN_THREADS', '1')} thread(s)); peer under uvicorn "
+            f"({threads} thread(s)); peer under uvicorn "
             f"(uvloop, httptools); {args.workers} workers each, same pool settings; "
             + " ".join(f"{k}={v}" for k, v in app_env.items()),
             f"load: {generator_name}, {args.connections} connections, {args.threads} threads; "
