@@ -4,8 +4,9 @@ marshmallow, no auth, no problem+json, no idempotency, no request ids.
 Each route sends the service's own statements for that path (bench/bare_sql.py), in the same
 transactions, through the service's pool class, and returns the rows as JSON with json.dumps.
 It computes `url_normalized` and `content_key` with the service's functions, since the INSERT
-must store the same values. Served by gunicorn with the service's gunicorn config:
-`bench.bare_app:app`.
+must store the same values, and matches texts with the service's flow and scoring
+(bench/match_flow.py), since the answer must be the same. Served by gunicorn with the
+service's gunicorn config: `bench.bare_app:app`.
 """
 
 import base64
@@ -17,7 +18,7 @@ from typing import Any
 from flask import Flask, Response, request
 from psycopg import Connection
 
-from bench import bare_sql
+from bench import bare_sql, match_flow
 from bench.settings import MONITOR_KEY_NAME
 from service import config
 from service.db import Database
@@ -247,6 +248,20 @@ def coverage() -> Response:
     for item in items:
         item["latency"] = arithmetic.iso_duration(item["latency_seconds"])
     return _json({"items": items, "next_cursor": cursor, "overall": overall})
+
+
+@app.post("/v1/match")
+def match() -> Response:
+    """The service's flow and scoring (bench/match_flow.py), no validation."""
+    body = json.loads(request.get_data())
+    flow = match_flow.find(
+        text=body.get("text") or "",
+        url=body.get("url"),
+        language=body.get("language"),
+        limit=body.get("limit", 5),
+    )
+    with pool.connection() as conn:
+        return _json(match_flow.run(conn, flow))
 
 
 @app.get("/readyz")

@@ -7,6 +7,7 @@ they send, in order, so a change to the service's SQL stops the benchmark (updat
 instead of silently comparing the service with different SQL.
 """
 
+import contextlib
 import re
 import uuid
 from collections.abc import Callable
@@ -15,7 +16,8 @@ from typing import Any
 
 from psycopg import sql
 
-from service.repo import keys, narratives, rebuttals, sightings, stats
+from bench import match_sql
+from service.repo import keys, match, narratives, rebuttals, sightings, stats
 from service.repo.pages import Page
 
 RESOLVE_MANY = """
@@ -281,7 +283,7 @@ class _Recorder:
         self.statements: list[str] = []
         self._rows: list[dict[str, Any]] = []
 
-    def execute(self, query: Any, params: Any = None) -> "_Recorder":
+    def execute(self, query: Any, params: Any = None, **_: Any) -> "_Recorder":
         text = query.as_string(None) if isinstance(query, sql.Composable) else query
         self.statements.append(text)
         ids = params.get("id") if isinstance(params, dict) else None
@@ -294,10 +296,16 @@ class _Recorder:
     def fetchone(self) -> dict[str, Any] | None:
         return None
 
+    def __iter__(self) -> Any:
+        return iter(self._rows)
+
 
 def _statements(call: Callable[[Any], Any]) -> list[str]:
     recorder = _Recorder()
-    call(recorder)
+    # A function that reads a column of the row the recorder never finds (`.fetchone()["n"]`)
+    # fails after its statement was recorded, which is all that is compared.
+    with contextlib.suppress(TypeError):
+        call(recorder)
     return [_squash(text) for text in recorder.statements]
 
 
@@ -349,9 +357,35 @@ def drift() -> list[str]:
             [NARRATIVE_REBUTTALS_PAGE],
             lambda c: rebuttals.list_page(c, Page(50), narrative_id=an_id),
         ),
+        **_match_statements(an_id),
     }
     return [
         name
         for name, (copies, call) in expected.items()
         if [_squash(copy) for copy in copies] != _statements(call)
     ]
+
+
+def _match_statements(an_id: uuid.UUID) -> dict[str, tuple[list[str], Callable[[Any], Any]]]:
+    """POST /v1/match's statements (bench/match_sql.py), one per repo function."""
+    m = match_sql
+    return {
+        "match TERMS": ([m.TERMS], lambda c: match.terms(c, text="a", language="en")),
+        "match COMMON_TERMS": ([m.COMMON_TERMS], lambda c: match.common_terms(c)),
+        "match PHRASE_HITS": (
+            [m.PHRASE_HITS],
+            lambda c: match.phrase_hits(c, terms=["a"], search=["a"]),
+        ),
+        "match FUZZY_HITS": (
+            [m.FUZZY_HITS],
+            lambda c: match.fuzzy_hits(c, text="a", threshold=0.4),
+        ),
+        "match LIVE_NARRATIVES": ([m.LIVE_NARRATIVES], lambda c: match.live_narratives(c)),
+        "match URL_HITS": ([m.URL_HITS], lambda c: match.url_hits(c, url_normalized="u")),
+        "match TEXTS": ([m.TEXTS], lambda c: match.texts(c, [1])),
+        "match BRIEFS": ([m.BRIEFS], lambda c: match.briefs(c, [an_id])),
+        "match LATEST_REBUTTALS": (
+            [m.LATEST_REBUTTALS],
+            lambda c: rebuttals.latest_for(c, [an_id], 5),
+        ),
+    }

@@ -1,14 +1,22 @@
-"""Request bodies in Python, the same shapes bench/lua/common.lua makes: for the check that runs
-before each measurement and for the Python load generator."""
+"""Request bodies in Python, the same shapes bench/lua/common.lua makes (and the fixed texts
+bench/lua/post_match.lua reads): for the check that runs before each measurement and for the
+Python load generator."""
 
 import json
 import time
 from typing import Any
 
-from bench import hostile
+from bench import hostile, match_texts
+from bench.paths import Path
 
 _QUOTE = "Запад скрывает правду о том, что на самом деле происходит в этих лабораториях."  # noqa: RUF001 - Russian, as monitors post it
 _YEAR = 31_536_000
+TEXT_STRIDE = 37  # how far apart in the fixed bodies successive threads start
+
+
+def texts_for(path: Path) -> list[bytes] | None:
+    """The fixed bodies `path` sends in turn, or None when its bodies are made per request."""
+    return match_texts.bodies() if path.shape == "match" else None
 
 
 def item(slugs: list[str], run: str, thread: int, n: int, started: float) -> dict[str, Any]:
@@ -41,10 +49,12 @@ class Requests:
         thread: int,
         batch: int = 0,
         hostile_urls: bool = False,
+        texts: list[bytes] | None = None,
     ) -> None:
         self.method, self.target, self.slugs = method, target, slugs
         self.run, self.thread, self.batch = run, thread, batch
         self.hostile_urls = hostile_urls
+        self.texts = texts
         self.started = time.time()
         self.n = 0
 
@@ -56,6 +66,11 @@ class Requests:
         return body
 
     def next(self) -> tuple[str, str, bytes | None]:
+        if self.texts:
+            # The next fixed body; each thread starts elsewhere in the set (as post_match.lua).
+            self.n += 1
+            index = (self.n - 1 + self.thread * TEXT_STRIDE) % len(self.texts)
+            return self.method, self.target, self.texts[index]
         if self.method == "GET":
             self.n += 1
             return "GET", self.target.replace("{slug}", self.slugs[self.n % len(self.slugs)]), None

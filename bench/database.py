@@ -6,13 +6,15 @@ creates its own two, so the role needs CREATEDB), else an embedded PostgreSQL ke
 var/bench-pgdata and stopped when the benchmark exits.
 """
 
+import hashlib
 import os
 from collections.abc import Callable
+from pathlib import Path
 
 import psycopg
 from psycopg import sql
 
-from bench import seed
+from bench import seed, vocabulary
 from bench.settings import MONITOR_KEY_NAME, PGDATA, READER_KEY_NAME, RUN_DB, SEED_DB
 from service import db
 from service.ops import embedded, migrate
@@ -54,7 +56,16 @@ def postmaster_pid(admin_url: str) -> int | None:
 
 
 def _marker(rows: int) -> str:
-    return f"narratives bench seed v2 (catalogue {seed.CATALOGUE}): {rows} sightings, complete"
+    """What the kept seed must say to be reused: the size, and a digest of the code that made it
+    (bench/seed.py, bench/vocabulary.py), so that a change to the data's recipe reseeds rather
+    than measuring the match texts against a catalogue made by another one."""
+    digest = hashlib.sha256()
+    for module in (seed, vocabulary):
+        digest.update(Path(module.__file__).read_bytes())
+    return (
+        f"narratives bench seed {digest.hexdigest()[:12]} (catalogue {seed.CATALOGUE}): "
+        f"{rows} sightings, complete"
+    )
 
 
 def _seed_state(admin_url: str) -> str | None:
@@ -112,8 +123,8 @@ def create_run_database(admin_url: str) -> str:
     url = embedded.with_database(admin_url, RUN_DB)
     with psycopg.connect(url, autocommit=True) as conn:
         # The copy is thrown away at the end; an autovacuum of one app's inserts must not run
-        # while the other app is being measured.
-        for table in ("sightings", "audit_log"):
+        # while another app is being measured (a sighting's quote is a matching phrase too).
+        for table in ("sightings", "audit_log", "narrative_phrases"):
             conn.execute(
                 sql.SQL("ALTER TABLE {} SET (autovacuum_enabled = false)").format(
                     sql.Identifier(table)

@@ -30,10 +30,10 @@ from psycopg import sql
 
 from bench import bodies, database, servers
 from bench.seed import NARRATIVES
-from bench.settings import MONITOR_KEY_NAME, RESULTS_DIR, SEED_DB
+from bench.settings import DB_PREFIX, MONITOR_KEY_NAME, RESULTS_DIR, SEED_DB
 from service.ops import embedded, migrate
 
-DB = "narratives_bench_import"
+DB = f"{DB_PREFIX}narratives_bench_import"
 _COLUMNS = (
     "narrative_id, observed_at, url, url_normalized, source_name, source_kind, actor_name, "
     "actor_role, quote, language, country, external_id, confidence, reported_in_url, "

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from bench.paths import Path
-from bench.settings import BATCH_SIZE, LUA_DIR
+from bench.settings import BATCH_SIZE, LUA_DIR, MATCH_BODIES
 
 
 @dataclass
@@ -100,6 +100,7 @@ def _wrk(
         "BENCH_SLUGS": ",".join(slugs),
         "BENCH_PATH": path.target,
         "BENCH_BATCH": str(BATCH_SIZE),
+        "BENCH_BODIES": str(MATCH_BODIES),
     }
     command = [
         "wrk",

@@ -17,8 +17,10 @@ class Path:
     expect: int  # the status every response must have
     sightings: int = 0  # sightings written per request
     hostile_urls: bool = False  # URLs as costly as the limits allow (bench/hostile.py)
-    # What a right GET answer holds (bench/python_load.py, check): "page", a full page of items;
-    # "timeline", buckets with sightings in them; "coverage", every seeded narrative.
+    # What a right answer holds (bench/python_load.py, check): "page", a full page of items;
+    # "timeline", buckets with sightings in them; "coverage", a full page of narratives ranked,
+    # with the overall figures; "match", the narrative the text was made for as the first match
+    # (the bodies are bench/match_texts.py's, each request the next).
     shape: str = "page"
 
 
@@ -94,6 +96,19 @@ PATHS += (
         "reader",
         200,
         shape="coverage",
+    ),
+)
+
+PATHS += (
+    Path(
+        "match",
+        "POST /v1/match (1-3 paragraphs)",
+        "POST",
+        "/v1/match",
+        "post_match.lua",
+        "reader",
+        200,
+        shape="match",
     ),
 )
 

@@ -4,12 +4,14 @@ AsyncConnectionPool, served by uvicorn with uvloop and httptools:
 
     uvicorn bench.peer_app:app --loop uvloop --http httptools --workers 2
 
-It sends the service's own statements (bench/bare_sql.py, held equal to service/repo/ by
-`bare_sql.drift()`), in the same transactions, checks the same bearer keys (SHA-256, looked up
-in api_keys, cached per process for AUTH_CACHE_SECONDS as the service does), and answers the
-measured paths with the service's bytes (bench/same.py checks that at the start of a run,
-tests/test_bench_peer.py in process). Its pool has the service's sizes, timeouts and session
-settings, but no check on every borrow: psycopg's default, which such a team would keep.
+It sends the service's own statements (bench/bare_sql.py and bench/match_sql.py, held equal
+to service/repo/ by `bare_sql.drift()`), in the same transactions, matches texts with the
+service's own flow and scoring (bench/match_flow.py, service.matching.*), checks the same bearer
+keys (SHA-256, looked up in api_keys, cached per process for AUTH_CACHE_SECONDS as the service
+does), and answers the measured paths with the service's bytes (bench/same.py checks that at
+the start of a run, tests/test_bench_peer.py in process). Its pool has the service's sizes,
+timeouts and session settings, but no check on every borrow: psycopg's default, which such a
+team would keep.
 
 Left out, as a team would until it needed them: idempotency keys, rate limits, metrics, access
 lines, ETags, problem+json bodies (errors are FastAPI's `{"detail": ...}`, with the service's
@@ -34,8 +36,8 @@ from psycopg.types.json import set_json_loads
 from psycopg_pool import AsyncConnectionPool
 from pydantic import ValidationError
 
-from bench import bare_sql
-from bench.peer_models import SightingIn
+from bench import bare_sql, match_flow, peer_models
+from bench.peer_models import MatchIn, SightingIn
 from service import config
 from service.api.stats import TIMELINE_REBUTTALS
 from service.db import Database
@@ -43,7 +45,6 @@ from service.domain import stats as arithmetic
 from service.domain.narratives import refusal
 from service.domain.roles import RANK
 from service.formats import stats as stats_formats
-from service.repo.sightings import content_key
 from service.repo.stats import STEPS
 from service.schemas.sightings import MAX_BATCH
 from service.schemas.stats import MAX_BUCKETS
@@ -87,38 +88,6 @@ def _page(rows: list[dict[str, Any]], limit: int, listing: str, key: str) -> dic
     items = rows[:limit]
     cursor = _cursor(listing, items[-1], key) if len(rows) > limit else None
     return {"items": items, "next_cursor": cursor}
-
-
-def _errors(exc: ValidationError) -> dict[str, list[str]]:
-    """pydantic's errors as {"source.kind": [message]}, the shape of the service's results."""
-    found: dict[str, list[str]] = {}
-    for error in exc.errors(include_url=False):
-        name = ".".join(str(part) for part in error["loc"]) or "_body"
-        found.setdefault(name, []).append(error["msg"])
-    return found
-
-
-def _row(item: SightingIn) -> dict[str, Any]:
-    actor, reported_in = item.actor, item.reported_in
-    row = {
-        "narrative": item.narrative,
-        "observed_at": item.observed_at,
-        "url": item.url,
-        "url_normalized": item.url.normalized if item.url else None,
-        "source_name": item.source.name,
-        "source_kind": item.source.kind,
-        "actor_name": actor.name if actor else None,
-        "actor_role": actor.role if actor else None,
-        "quote": item.quote,
-        "language": item.language,
-        "country": item.country,
-        "external_id": item.external_id,
-        "confidence": item.confidence,
-        "reported_in_url": reported_in.url if reported_in else None,
-        "reported_in_name": reported_in.name if reported_in else None,
-    }
-    row["content_key"] = content_key(row)
-    return row
 
 
 class Peer:
@@ -205,6 +174,20 @@ async def _insert(conn: AsyncConnection, rows: list[dict[str, Any]], by: str) ->
     return ids
 
 
+async def _body(request: Request, cap: int) -> Any:
+    """The JSON body, as the service takes it: JSON only (415), capped (413), parsed by the
+    service's strict parser (400)."""
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+        raise HTTPException(415, "Send the body as JSON with Content-Type: application/json.")
+    raw = await request.body()
+    if len(raw) > cap:
+        raise HTTPException(413, "The body is over the size limit.")
+    try:
+        return loads_request(raw)  # the service's parse: the same bodies refused
+    except ValueError as exc:
+        raise HTTPException(400, "The request body is not valid JSON.") from exc
+
+
 async def _resolve(conn: AsyncConnection, refs: list[str]) -> dict[str, dict[str, Any]]:
     params = [_ref(ref) for ref in refs]
     cursor = await conn.execute(
@@ -218,8 +201,8 @@ async def _record_one(peer: Peer, body: Any, by: str) -> Response:
     try:
         item = SightingIn.model_validate(body)
     except ValidationError as exc:
-        raise HTTPException(422, _errors(exc)) from exc
-    row = _row(item)
+        raise HTTPException(422, peer_models.errors(exc)) from exc
+    row = peer_models.columns(item)
     async with peer.pool.connection() as conn, conn.transaction():
         narratives = await _resolve(conn, [row["narrative"]])
         problem = refusal(narratives.get(row["narrative"]), row["narrative"])
@@ -240,9 +223,9 @@ async def _record_batch(peer: Peer, items: list[Any], by: str) -> Response:
     valid: dict[int, dict[str, Any]] = {}
     for index, item in enumerate(items):
         try:
-            valid[index] = _row(SightingIn.model_validate(item))
+            valid[index] = peer_models.columns(SightingIn.model_validate(item))
         except ValidationError as exc:
-            results[index].update(status="invalid", errors=_errors(exc))
+            results[index].update(status="invalid", errors=peer_models.errors(exc))
     async with peer.pool.connection() as conn, conn.transaction():
         narratives = await _resolve(conn, sorted({row["narrative"] for row in valid.values()}))
         for index, row in list(valid.items()):
@@ -282,15 +265,7 @@ def build(overrides: dict[str, Any] | None = None) -> FastAPI:
 
     @app.post("/v1/sightings")
     async def post_sightings(request: Request, key: monitor) -> Response:
-        if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-            raise HTTPException(415, "Send the body as JSON with Content-Type: application/json.")
-        raw = await request.body()
-        if len(raw) > cap:
-            raise HTTPException(413, "The body is over the size limit.")
-        try:
-            body = loads_request(raw)  # the service's parse: the same bodies refused
-        except ValueError as exc:
-            raise HTTPException(400, "The request body is not valid JSON.") from exc
+        body = await _body(request, cap)
         if not isinstance(body, dict):
             raise HTTPException(422, 'Send one sighting (an object) or {"sightings": [...]}.')
         if "sightings" not in body:
@@ -299,6 +274,20 @@ def build(overrides: dict[str, Any] | None = None) -> FastAPI:
         if set(body) != {"sightings"} or not isinstance(items, list) or not items:
             raise HTTPException(422, {"sightings": ["Send only a non-empty list of sightings."]})
         return await _record_batch(peer, items, key["name"])
+
+    @app.post("/v1/match")
+    async def match(request: Request, _: reader) -> Response:
+        """service/api/match.py's `find()`, shared with the bare app (bench/match_flow.py);
+        the scoring is CPU work, done inline as such a team would."""
+        try:
+            data = MatchIn.model_validate(await _body(request, cap))
+        except ValidationError as exc:
+            raise HTTPException(422, peer_models.errors(exc)) from exc
+        flow = match_flow.find(
+            text=data.text, url=data.url, language=data.language, limit=data.limit
+        )
+        async with peer.pool.connection() as conn:
+            return _json(await match_flow.run_async(conn, flow))
 
     @app.get("/v1/sightings")
     async def list_sightings(_: reader, limit: Annotated[int, Query(ge=1, le=200)] = 50):

@@ -1,6 +1,7 @@
 """The peer's request models: pydantic v2 versions of the service's marshmallow rules for a posted
-sighting (service/schemas/sightings.py SightingIn, with the fields of service/schemas/common.py),
-so that the peer refuses what the service refuses and stores what the service stores.
+sighting (service/schemas/sightings.py SightingIn, with the fields of service/schemas/common.py)
+and for a text to match (service/schemas/match.py MatchIn), so that the peer refuses what the
+service refuses and stores (or matches) what the service does.
 
 URLs go through the service's own limits and normaliser (service.domain.url_limits, .urls), as
 the bare app's do; the normalised form is kept on the value, so it is computed once.
@@ -20,10 +21,14 @@ from pydantic import (
     PlainValidator,
     Strict,
     StringConstraints,
+    ValidationError,
+    model_validator,
 )
 
 from service.domain import url_limits, urls
+from service.repo.sightings import content_key
 from service.schemas.common import LANGUAGE_PATTERN, MAX_REF, RFC3339
+from service.schemas.match import MAX_LIMIT, MAX_TEXT_BYTES
 from service.schemas.sightings import SOURCE_KINDS
 
 _LANGUAGE = re.compile(LANGUAGE_PATTERN)
@@ -156,3 +161,61 @@ class SightingIn(_Strict):
     country: CountryCode | None = None
     external_id: Text(200) | None = None
     confidence: Confidence | None = None
+
+
+def errors(exc: ValidationError) -> dict[str, list[str]]:
+    """pydantic's errors as {"source.kind": [message]}, the shape of the service's results."""
+    found: dict[str, list[str]] = {}
+    for error in exc.errors(include_url=False):
+        name = ".".join(str(part) for part in error["loc"]) or "_body"
+        found.setdefault(name, []).append(error["msg"])
+    return found
+
+
+def columns(item: SightingIn) -> dict[str, Any]:
+    """A valid sighting as the INSERT's columns (the narrative still a reference)."""
+    actor, reported_in = item.actor, item.reported_in
+    row = {
+        "narrative": item.narrative,
+        "observed_at": item.observed_at,
+        "url": item.url,
+        "url_normalized": item.url.normalized if item.url else None,
+        "source_name": item.source.name,
+        "source_kind": item.source.kind,
+        "actor_name": actor.name if actor else None,
+        "actor_role": actor.role if actor else None,
+        "quote": item.quote,
+        "language": item.language,
+        "country": item.country,
+        "external_id": item.external_id,
+        "confidence": item.confidence,
+        "reported_in_url": reported_in.url if reported_in else None,
+        "reported_in_name": reported_in.name if reported_in else None,
+    }
+    row["content_key"] = content_key(row)
+    return row
+
+
+def _utf8_bytes(text: str) -> str:
+    if len(text.encode("utf-8")) > MAX_TEXT_BYTES:
+        raise ValueError(f"Longer than {MAX_TEXT_BYTES} bytes of UTF-8.")
+    return text
+
+
+MatchText = Annotated[Text(MAX_TEXT_BYTES, min_length=0), AfterValidator(_utf8_bytes)]
+
+
+class MatchIn(_Strict):
+    """A text, a link, or both. `text` and `url` default to nothing but may not be null; any
+    string up to 100 characters is a language tag (one the matcher cannot use means neutral)."""
+
+    text: MatchText = ""
+    url: WebUrl = Field(default=None)
+    language: Annotated[str, StringConstraints(max_length=100)] | None = None
+    limit: Annotated[int, Field(ge=1, le=MAX_LIMIT)] = 5
+
+    @model_validator(mode="after")
+    def something_to_match(self) -> "MatchIn":
+        if not self.text.strip() and not self.url:
+            raise ValueError("Send a non-empty text, a url, or both.")
+        return self

@@ -5,7 +5,7 @@ each app in turn, and print req/s, p50/p99 and the ratios.
     python -m bench.run [--duration 10] [--warmup 3] [--rounds 3] [--connections 8]
                         [--threads 2] [--workers N] [--rows 1000000] [--reseed]
                         [--paths post_one,post_batch,post_hostile,get_rebuttals,get_sightings,
-                                 get_timeline,get_coverage]
+                                 get_timeline,get_coverage,match]
                         [--loadgen auto|wrk|python] [--no-install] [--wait-quiet S]
                         [--env NAME=VALUE]
 """
@@ -24,10 +24,21 @@ from typing import Any, NoReturn
 if not __package__:  # run as a file (python bench/run.py): make `bench` importable
     sys.path.insert(0, str(FilePath(__file__).resolve().parent.parent))
 
-from bench import bare_sql, database, load, machine, python_load, report, same, seed, servers
+from bench import (
+    bare_sql,
+    database,
+    load,
+    machine,
+    match_texts,
+    python_load,
+    report,
+    same,
+    seed,
+    servers,
+)
 from bench.load import Load, Result
 from bench.paths import BY_KEY, Path
-from bench.settings import RESULTS_DIR
+from bench.settings import MATCH_BODIES, RESULTS_DIR
 
 # The per-key rate limit still counts every request (its cost is measured) but must not refuse
 # the benchmark's one key per role.
@@ -147,7 +158,7 @@ def _measure(
 
 def _same_answers(
     running: dict[str, servers.Server], paths: list[Path], *, keys: dict[str, str], stamp: str
-) -> str:
+) -> list[str]:
     """Send each path once to every app before anything is measured (bench/same.py). The
     peer must answer with the service's bytes, or the run stops; the bare app makes its JSON
     with the standard library (other spacing, escapes and member order), so its differences
@@ -166,10 +177,35 @@ def _same_answers(
             + "; ".join(f"{key}: {what}" for key, what in peer.items())
         )
     bare = sorted(key for key, apps in found.items() if apps["bare"])
-    return (
+    line = (
         "answers: the peer's equal the service's on every path (status, headers, body bytes; "
         "new ids and times set aside); the bare app's "
         + (f"differ on {', '.join(bare)}" if bare else "too")
+    )
+    if any(path.shape == "match" for path in paths):
+        return [line, _every_text(running, keys["reader"])]
+    return [line]
+
+
+def _every_text(running: dict[str, servers.Server], key: str) -> str:
+    """Every fixed text of the match path once to every app: the peer must answer each with
+    the service's bytes; the bare app's answers and the texts whose narrative is not the
+    service's first match are reported."""
+    found = same.every_text(
+        {name: same.over_http(server.base_url) for name, server in running.items()}, key
+    )
+    if found.peer:
+        raise SystemExit(
+            "the peer does not answer the match texts as the service does: "
+            + "; ".join(f"text {index}: {what}" for index, what in list(found.peer.items())[:3])
+        )
+    total = len(match_texts.cases())
+    misses = "; ".join(f"text {i}: {what}" for i, what in list(found.misses.items())[:5])
+    return (
+        f"match texts: the peer's answers equal the service's on all {total}; the bare app's "
+        + (f"differ on {len(found.bare)} once parsed" if found.bare else "parse equal")
+        + f"; the text's narrative first in {total - len(found.misses)} of {total}"
+        + (f" (misses: {misses})" if misses else "")
     )
 
 
@@ -185,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     generator, generator_name = _load_generator(args)
     paths = [BY_KEY[key] for key in args.paths.split(",")]
+    if any(path.shape == "match" for path in paths):
+        match_texts.write(MATCH_BODIES)  # for wrk's script
     admin_url, source = database.server_url()
     facts = database.server_facts(admin_url)
     seeding = database.prepare_seed(admin_url, args.rows, reseed=args.reseed, say=say)
@@ -200,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         keys = database.issue_keys(run_url)
         counts = seed.counts(run_url)
         app_env = {**APP_ENV, **dict(pair.split("=", 1) for pair in args.env)}
+        threads = app_env.get("GUNICORN_THREADS", os.environ.get("GUNICORN_THREADS", "1"))
         host = machine.facts()
         busy = machine.busy_fraction()
         header = [
@@ -209,13 +248,13 @@ def main(argv: list[str] | None = None) -> int:
             f"PostgreSQL {facts['server_version']} ({source}); shared_buffers "
             f"{facts['shared_buffers']}, synchronous_commit {facts['synchronous_commit']}",
             f"apps: service and bare under gunicorn, service.gunicorn_conf "
-            f"({os.environ.get('GUNICORN_THREADS', '1')} thread(s)); peer under uvicorn "
+            f"({threads} thread(s)); peer under uvicorn "
             f"(uvloop, httptools); {args.workers} workers each, same pool settings; "
             + " ".join(f"{k}={v}" for k, v in app_env.items()),
             f"load: {generator_name}, {args.connections} connections, {args.threads} threads; "
             f"{args.warmup} s warm-up + {args.duration} s measured, {args.rounds} round(s) per "
             "app and path, in rotation; the best round shown",
-            f"data: {counts['sightings']:,} sightings, {counts['narratives']} narratives, "
+            f"data: {counts['sightings']:,} sightings, {counts['narratives']:,} narratives, "
             f"{counts['rebuttals']:,} rebuttals ({counts['rebuttal_narratives']:,} links); "
             "a fresh copy per run",
             "before the run, other processes used "
@@ -232,8 +271,9 @@ def main(argv: list[str] | None = None) -> int:
             )
             for name in servers.APPS
         }
-        header.append(_same_answers(running, paths, keys=keys, stamp=stamp))
-        say(header[-1])
+        for line in _same_answers(running, paths, keys=keys, stamp=stamp):
+            header.append(line)
+            say(line)
         postmaster = database.postmaster_pid(admin_url)
         roots = [os.getpid()] + ([postmaster] if postmaster else [])
         rounds: dict[str, dict[str, list[Result]]] = {}

@@ -15,13 +15,15 @@ import http.client
 import re
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
 
-from bench.bodies import Requests
+from bench import match_texts
+from bench.bodies import Requests, texts_for
 from bench.paths import Path
 from bench.settings import BATCH_SIZE
 
@@ -46,7 +48,9 @@ def request_for(
     """The first request of `path` (as the check before each measurement sends it); every app
     is sent bodies made from the same `started` instant, so their observed times agree."""
     batch = 0 if path.sightings <= 1 else path.sightings if path.hostile_urls else BATCH_SIZE
-    requests = Requests(path.method, path.target, slugs, tag, 0, batch, path.hostile_urls)
+    requests = Requests(
+        path.method, path.target, slugs, tag, 0, batch, path.hostile_urls, texts_for(path)
+    )
     if started is not None:
         requests.started = started
     return requests.next()
@@ -128,16 +132,16 @@ def compare(
     apps: dict[str, Send], paths: list[Path], *, keys: dict[str, str], slugs: list[str], tag: str
 ) -> dict[str, dict[str, str | None]]:
     """{path key: {app: what differs from the service's answer, or None}} for every app but the
-    service; the reads first, so that every app reads the same rows."""
+    service; the reads (a match is one) first, so that every app reads the same rows."""
     found: dict[str, dict[str, str | None]] = {}
     started = time.time()
-    for path in sorted(paths, key=lambda p: p.method != "GET"):
+    for path in sorted(paths, key=lambda p: p.sightings > 0):
         answers = {}
         for name, send in apps.items():
             app_tag = _safe(f"{tag}-eq-{path.key}-{name}")
             method, target, body = request_for(path, slugs, app_tag, started)
             answer = send(method, target, body, keys[path.role])
-            answers[name] = canonical(answer, app_tag, write=path.method != "GET")
+            answers[name] = canonical(answer, app_tag, write=path.sightings > 0)
         found[path.key] = {
             name: difference(answers["service"], answer)
             for name, answer in answers.items()
@@ -149,3 +153,45 @@ def compare(
 def _safe(tag: str) -> str:
     """A tag the URL normaliser leaves as it is (it lowercases some parts)."""
     return re.sub(r"[^a-z0-9-]", "", tag.lower())
+
+
+@dataclass
+class TextsFound:
+    """What every fixed text of the `match` path got: each app's differences from the
+    service's answer (the peer's in bytes, the bare app's once parsed: its JSON is spelt
+    differently by design), and the texts whose narrative was not the service's first match."""
+
+    peer: dict[int, str]
+    bare: dict[int, str]
+    misses: dict[int, str]
+
+
+def every_text(apps: dict[str, Send], key: str) -> TextsFound:
+    """Send every fixed text (bench/match_texts.py) once to every app."""
+    found = TextsFound({}, {}, {})
+    with ThreadPoolExecutor(len(apps)) as pool:  # the apps at once: 200 matches each
+        for index, (expected, body) in enumerate(match_texts.cases()):
+            sent = {
+                n: pool.submit(send, "POST", "/v1/match", body, key) for n, send in apps.items()
+            }
+            _compare_text(found, index, expected, {n: f.result() for n, f in sent.items()})
+    return found
+
+
+def _compare_text(found: TextsFound, index: int, expected: str, answers: dict[str, Answer]) -> None:
+    reference = answers["service"]
+    if "peer" in answers:
+        what = difference(reference, answers["peer"])
+        if what:
+            found.peer[index] = what
+    if "bare" in answers and (
+        answers["bare"].status != reference.status
+        or orjson.loads(answers["bare"].body) != orjson.loads(reference.body)
+    ):
+        found.bare[index] = "a different answer once parsed"
+    if reference.status != 200:
+        found.misses[index] = f"status {reference.status}"
+        return
+    miss = match_texts.first_match(orjson.loads(reference.body), expected)
+    if miss:
+        found.misses[index] = miss

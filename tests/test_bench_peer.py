@@ -3,20 +3,24 @@ the service/peer ratios compare nothing: refuse the sightings the service refuse
 it stores, check the same keys, and answer every measured path (bench/paths.py) with the
 service's bytes. Both apps run in process on one committed database, no server started."""
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import marshmallow as ma
 import orjson
+import psycopg.sql
 import pydantic
 import pytest
 from fastapi.testclient import TestClient
 from flask import Flask
 
 from bench import database as bench_database
-from bench import hostile, peer_app, peer_models, same, seed
+from bench import hostile, match_flow, match_texts, peer_app, peer_models, same, seed
 from bench.paths import PATHS
 from service import create_app, db
+from service.api import match as match_api
+from service.schemas.match import MatchIn
 from service.schemas.sightings import SightingIn
 from tests.test_url_limits import AT_THE_LIMIT, TOO_MUCH
 
@@ -28,12 +32,16 @@ _SIGHTING = {
 }
 
 
+_CATALOGUE = 200
+
+
 @pytest.fixture(scope="module")
 def seeded(migrated_database) -> Iterator[tuple[str, dict[str, str]]]:
     """A committed copy of the benchmark's data, small: the peer has a pool of its own, so it
-    cannot see a test's uncommitted rows."""
-    with migrated_database("bench_peer") as url:
-        seed.seed(url, 300, catalogue=200)
+    cannot see a test's uncommitted rows. The match texts are made for its smaller catalogue."""
+    with migrated_database("bench_peer") as url, pytest.MonkeyPatch.context() as patch:
+        seed.seed(url, 300, catalogue=_CATALOGUE)
+        patch.setattr(match_texts, "CATALOGUE", _CATALOGUE)
         yield url, bench_database.issue_keys(url)
 
 
@@ -261,3 +269,163 @@ def test_a_batch_with_invalid_items_is_answered_as_the_service_does(service_app,
     refused = outcome(peer_send, none_valid)
     assert refused == outcome(service, none_valid)
     assert refused[0] == 422
+
+
+def test_the_peer_answers_every_match_text_with_the_services_bytes(service_app, peer, seeded):
+    """All the match path's texts (three scripts, one to three paragraphs), not only the one
+    the path check sends. (Whether each text's narrative comes first is the matcher's business,
+    which a run reports; here the two apps must only agree.)"""
+    apps = {"service": _service_send(service_app), "peer": _peer_send(peer)}
+    found = same.every_text(apps, seeded[1]["reader"])
+    assert found.peer == {}
+    assert len(found.misses) < len(match_texts.cases()) / 2, found.misses
+
+
+class _Recording:
+    """A connection that records each statement it is sent (squashed), then sends it."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn, self.sent = conn, []
+
+    def execute(self, query: Any, params: Any = None, **options: Any) -> Any:
+        text = query.as_string(self.conn) if isinstance(query, psycopg.sql.Composable) else query
+        self.sent.append((" ".join(text.split()), params, options.get("prepare")))
+        return self.conn.execute(query, params, **options)
+
+
+_URL = "https://ria.example/2024/01/01/1"
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "long",
+        "short",
+        "ukrainian",
+        "url only",
+        "text and url",
+        "nothing found",
+        "neutral",
+        "statistics cached",
+    ],
+)
+def test_the_match_flow_sends_the_services_statements(seeded, kind, monkeypatch):
+    """bench/match_flow.py is find() statement for statement: the same SQL, parameters and
+    preparation, in the same order, and the same answer; with the per-process statistics
+    (common lexemes, the population) read afresh, or cached as for a large catalogue.
+    Mutation: dropping the flow's `prepare=False`, sending the briefs after the texts, or
+    counting the population on every match, fails here."""
+    with db.connect(seeded[0]) as conn:
+        url = conn.execute("SELECT url FROM sightings ORDER BY url LIMIT 1").fetchone()["url"]
+    texts = {body: orjson.loads(body)["text"] for _, body in match_texts.cases()[:3]}
+    long, _, ukrainian = texts.values()
+    short = long.split("\n")[0][:150]
+    given = {
+        "long": {"text": long},
+        "short": {"text": short},
+        "ukrainian": {"text": ukrainian},
+        "url only": {"text": "", "url": url},
+        "text and url": {"text": short, "url": url},
+        "nothing found": {"text": "Nothing at all to see here, is there."},
+        "neutral": {"text": short, "language": "de"},
+        "statistics cached": {"text": long},
+    }[kind]
+    arguments = {"url": None, "language": None, "limit": 5, **given}
+    answers, sent = [], []
+    for run, module in ((_service_find, match_api), (_flow_find, match_flow)):
+        # Each process's caches, for this test only (the service's serve other tests).
+        at = time.monotonic() if kind == "statistics cached" else float("-inf")
+        monkeypatch.setattr(module, "_FREQUENT", {"at": at, "terms": {}})
+        monkeypatch.setattr(module, "_POPULATION", {"at": at, "narratives": 5000})
+        with db.connect(seeded[0]) as conn:
+            recording = _Recording(conn)
+            answers.append(run(recording, arguments))
+            sent.append(recording.sent)
+    assert sent[1] == sent[0]
+    assert answers[1] == answers[0]
+    if kind != "nothing found":
+        assert answers[0]["matches"], "the case should find something"
+
+
+def _service_find(conn: Any, arguments: dict[str, Any]) -> dict[str, Any]:
+    return match_api.find(conn, **arguments)
+
+
+def _flow_find(conn: Any, arguments: dict[str, Any]) -> dict[str, Any]:
+    return match_flow.run(conn, match_flow.find(**arguments))
+
+
+def _matched(schema: Any, body: dict[str, Any]) -> tuple[Any, ...] | None:
+    """The arguments find() is called with, or None when the body is refused."""
+    try:
+        data = schema(body)
+    except (ma.ValidationError, pydantic.ValidationError):
+        return None
+    return data.get("text") or "", data.get("url"), data.get("language"), data["limit"]
+
+
+_MATCH_EDGES: list[dict[str, Any]] = [
+    {},
+    {"text": ""},
+    {"text": " \n\t"},
+    {"text": None},
+    {"text": 42},
+    {"text": "x" * (100 * 1024)},
+    {"text": "x" * (100 * 1024 + 1)},
+    {"text": "ж" * (50 * 1024)},
+    {"text": "ж" * (50 * 1024 + 1)},  # under 100 K characters, over 100 KB
+    {"text": "a\x00b"},
+    {"text": "lone \ud800 surrogate"},
+    {"text": "", "url": "https://a.example/x?utm_source=t"},
+    {"url": "  https://a.example/padded  "},
+    {"url": ""},
+    {"url": None},
+    {"text": "x", "url": None},
+    {"url": "ftp://a.example/x"},
+    {"url": "http://[::1"},
+    {"text": "x", "language": "ru-RU"},
+    {"text": "x", "language": "xx-not a tag!"},
+    {"text": "x", "language": ""},
+    {"text": "x", "language": "\x00"},
+    {"text": "x", "language": "r" * 100},
+    {"text": "x", "language": "r" * 101},
+    {"text": "x", "language": 7},
+    {"text": "x", "language": None},
+    {"text": "x", "limit": 0},
+    {"text": "x", "limit": 1},
+    {"text": "x", "limit": 20},
+    {"text": "x", "limit": 21},
+    {"text": "x", "limit": "5"},
+    {"text": "x", "limit": True},
+    {"text": "x", "limit": 2.5},
+    {"text": "x", "limit": 5.0},
+    {"text": "x", "limit": None},
+    {"text": "x", "lang": "ru"},
+    {"text": "x", "unknown_field": 1},
+]
+
+
+@pytest.mark.parametrize("body", _MATCH_EDGES)
+def test_the_peer_validates_a_match_as_the_service_does(body):
+    by_service = _matched(MatchIn().load, body)
+    by_peer = _matched(lambda b: peer_models.MatchIn.model_validate(b).model_dump(), body)
+    assert by_peer == by_service
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (b'{"text": "x"}', 200),
+        (b'{"text": ""}', 422),
+        (b'{"text": "x", "limit": 21}', 422),
+        (b'{"text": "x", "extra": 1}', 422),
+        (b'{"text": "x", "text": "y"}', 400),
+        (b'{"text": ', 400),
+    ],
+)
+def test_the_peer_answers_a_match_with_the_services_status(service_app, peer, seeded, body, status):
+    apps = {"service": _service_send(service_app), "peer": _peer_send(peer)}
+    answers = {
+        name: send("POST", "/v1/match", body, seeded[1]["reader"]) for name, send in apps.items()
+    }
+    assert answers["service"].status == answers["peer"].status == status

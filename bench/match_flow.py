@@ -1,0 +1,183 @@
+"""POST /v1/match for the bare app and the peer: service/api/match.py's `find()`, step for step.
+
+One copy serves both apps: the flow is a generator that yields each statement it sends (the
+copies in bench/match_sql.py) and is sent back the rows;
+`run` drives it on the bare app's blocking connection, `run_async` on the peer's asynchronous
+one. Everything between the statements is the service's own pure code: language detection,
+Ukrainian lemmatisation, pruning and scoring (service.matching.*), the constants of
+service.api.match, and URL normalisation (service.domain.urls).
+
+When `find()` changes, change `find` below to match it, statement for statement;
+tests/test_bench_peer.py holds the statements sent, in order, and the answer's bytes equal to
+the service's on the benchmark's seed.
+"""
+
+import time
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import Any
+
+from psycopg import AsyncConnection, Connection
+
+from bench import match_sql
+from service.api.match import (
+    FREQUENT_SECONDS,
+    FUZZY_THRESHOLD,
+    LARGE_POPULATION,
+    REBUTTALS_PER_MATCH,
+    SHORT_TEXT,
+)
+from service.domain import urls
+from service.matching import language as languages
+from service.matching import pruning, scoring
+from service.matching.lemmas import lemmatize_uk
+
+
+@dataclass(frozen=True)
+class Statement:
+    query: str
+    params: dict[str, Any] | None = None
+    one: bool = False  # fetchone(), else fetchall()
+    prepare: bool | None = None  # as psycopg's execute() takes it
+
+
+# Yields statements, is sent their rows, returns the answer.
+Flow = Generator[Statement, Any, Any]
+
+
+def find(*, text: str, url: str | None, language: str | None, limit: int) -> Flow:
+    used = languages.resolve(language) or (
+        languages.detect(text) if text.strip() else languages.NEUTRAL
+    )
+    hits: list[dict[str, Any]] = []
+    common: list[str] = []
+    held: dict[str, int] = {}
+    if text.strip():
+        analysed = lemmatize_uk(text) if used == "uk" else text
+        found = yield Statement(match_sql.TERMS, {"text": analysed, "language": used}, one=True)
+        terms = found["terms"]
+        search, common = pruning.split(terms, (yield from _frequent()))
+        if search:
+            hits = yield Statement(
+                match_sql.PHRASE_HITS,
+                {
+                    "terms": terms,
+                    "search": search,
+                    "long": scoring.LONG_PHRASE,
+                    "coverage": scoring.MIN_COVERAGE,
+                },
+                prepare=False,
+            )
+        held = hits[0]["held"] if hits else {}
+        if len(text) <= SHORT_TEXT:
+            hits += yield Statement(
+                match_sql.FUZZY_HITS, {"text": text, "threshold": FUZZY_THRESHOLD}
+            )
+    url_hits = (yield Statement(match_sql.URL_HITS, {"url": urls.normalize(url)})) if url else []
+    ranked = scoring.rank(
+        [_hit(row) for row in hits],
+        narratives=(yield from _population()) if hits else 1,
+        common=common,
+        url_hits=url_hits,
+        held=held,
+    )[:limit]
+    ids = [match.narrative_id for match in ranked]
+    rows = yield Statement(match_sql.BRIEFS, {"ids": ids})
+    briefs = {row["id"]: row for row in rows}
+    yield from _fill_texts([item for match in ranked for item in match.evidence])
+    rebuttals: dict[Any, list[dict[str, Any]]] = {id_: [] for id_ in ids}
+    if ids:
+        rows = yield Statement(match_sql.LATEST_REBUTTALS, {"ids": ids, "n": REBUTTALS_PER_MATCH})
+        for row in rows:
+            rebuttals[row.pop("for_narrative")].append(row)
+    return {
+        "matches": [
+            {
+                "narrative": briefs[match.narrative_id],
+                "score": match.score,
+                "evidence": match.evidence,
+                "rebuttals": rebuttals[match.narrative_id],
+            }
+            for match in ranked
+        ],
+        "language": used,
+    }
+
+
+_FREQUENT: dict[str, Any] = {"at": float("-inf"), "terms": {}}
+
+
+def _frequent() -> Flow:
+    """The statistics' most common lexemes, read at most once a minute per process."""
+    now = time.monotonic()
+    if now - _FREQUENT["at"] > FREQUENT_SECONDS:
+        rows = yield Statement(match_sql.COMMON_TERMS)
+        _FREQUENT["terms"] = {row["term"]: row["phrases"] for row in rows}
+        _FREQUENT["at"] = now
+    return _FREQUENT["terms"]
+
+
+_POPULATION: dict[str, Any] = {"at": float("-inf"), "narratives": 0}
+
+
+def _population() -> Flow:
+    """How many narratives can match; a large population counted at most once a minute."""
+    now = time.monotonic()
+    if _POPULATION["narratives"] < LARGE_POPULATION or now - _POPULATION["at"] > FREQUENT_SECONDS:
+        found = yield Statement(match_sql.LIVE_NARRATIVES, one=True)
+        _POPULATION["narratives"] = found["n"]
+        _POPULATION["at"] = now
+    return _POPULATION["narratives"]
+
+
+def _fill_texts(evidence: list[dict[str, Any]]) -> Flow:
+    missing = [item["phrase_id"] for item in evidence if item.get("text") is None]
+    texts = {}
+    if missing:
+        rows = yield Statement(match_sql.TEXTS, {"ids": missing})
+        texts = {row["id"]: row["text"] for row in rows}
+    for item in evidence:
+        phrase_id = item.pop("phrase_id", None)
+        if item.get("text") is None:
+            item["text"] = texts.get(phrase_id, "")
+
+
+def _hit(row: dict[str, Any]) -> scoring.Hit:
+    return scoring.Hit(
+        phrase_id=row["phrase_id"],
+        narrative_id=row["narrative_id"],
+        kind=row["kind"],
+        text=row["text"],
+        language=row["language"],
+        sighting_id=row["sighting_id"],
+        size=row["size"],
+        matched=row["matched"],
+        similarity=row["similarity"],
+        terms_held=row["terms_held"],
+    )
+
+
+def run(conn: Connection, flow: Flow) -> Any:
+    """Drive `flow` on a blocking connection; its answer."""
+    rows = None
+    try:
+        while True:
+            statement = flow.send(rows)
+            cursor = conn.execute(statement.query, statement.params, prepare=statement.prepare)
+            rows = cursor.fetchone() if statement.one else cursor.fetchall()
+    except StopIteration as done:
+        return done.value
+
+
+async def run_async(conn: AsyncConnection, flow: Flow) -> Any:
+    """Drive `flow` on an asynchronous connection; its answer."""
+    rows = None
+    try:
+        while True:
+            statement = flow.send(rows)
+            cursor = await conn.execute(
+                statement.query, statement.params, prepare=statement.prepare
+            )
+            rows = await (cursor.fetchone() if statement.one else cursor.fetchall())
+    except StopIteration as done:
+        return done.value
