@@ -68,7 +68,7 @@ def find(*, text: str, url: str | None, language: str | None, limit: int) -> Flo
                 },
                 prepare=False,
             )
-        held = hits[0]["held"] if hits else {}
+        held = next((hit["held"] for hit in hits if hit["held"] is not None), {})
         if len(text) <= SHORT_TEXT:
             hits += yield Statement(
                 match_sql.FUZZY_HITS, {"text": text, "threshold": FUZZY_THRESHOLD}

@@ -36,7 +36,8 @@ WITH candidates AS MATERIALIZED (
              GROUP BY t) h
 )
 SELECT c.id AS phrase_id, c.narrative_id, c.kind, NULL AS text, c.language, c.sighting_id,
-       c.size, c.matched, NULL::real AS similarity, NULL::json AS terms_held, h.held
+       c.size, c.matched, NULL::real AS similarity, NULL::json AS terms_held,
+       CASE WHEN row_number() OVER () = 1 THEN h.held END AS held
   FROM candidates c, held h,
        LATERAL (SELECT CASE WHEN c.kind IN ('summary', 'quote')
                             THEN least(c.size - cardinality(c.matched),

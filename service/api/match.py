@@ -77,7 +77,7 @@ def find(
         terms = repo.terms(conn, text=analysed, language=used)
         search, common = pruning.split(terms, _frequent(conn))
         hits = repo.phrase_hits(conn, terms=terms, search=search)
-        held = hits[0]["held"] if hits else {}
+        held = next((hit["held"] for hit in hits if hit["held"] is not None), {})
         if len(text) <= SHORT_TEXT:
             hits += repo.fuzzy_hits(conn, text=text, threshold=FUZZY_THRESHOLD)
     url_hits = repo.url_hits(conn, url_normalized=urls.normalize(url)) if url else []

@@ -12,7 +12,7 @@ from service.matching.scoring import LONG_PHRASE, MIN_COVERAGE
 # specific enough to look up) with the text, found through the GIN index on `terms`; `matched` is
 # every lexeme they share with the whole text (`terms`), `specific` those of `search`. `held`
 # counts, for each matched lexeme, the narratives whose candidates hold it: the scorer's
-# specificity. Only candidates that could reach MIN_COVERAGE come back: the scorer weighs the
+# specificity (on one row only: it is the same for all). Only candidates that could reach MIN_COVERAGE come back: the scorer weighs the
 # lexemes left out of `search` at 0, so a phrase's coverage is at most
 # specific / (specific + missing), and below MIN_COVERAGE its strength (coverage^4) is negligible;
 # thousands of such rows would cost more to send and score than the rest. The phrases' texts
@@ -35,7 +35,8 @@ WITH candidates AS MATERIALIZED (
              GROUP BY t) h
 )
 SELECT c.id AS phrase_id, c.narrative_id, c.kind, NULL AS text, c.language, c.sighting_id,
-       c.size, c.matched, NULL::real AS similarity, NULL::json AS terms_held, h.held
+       c.size, c.matched, NULL::real AS similarity, NULL::json AS terms_held,
+       CASE WHEN row_number() OVER () = 1 THEN h.held END AS held
   FROM candidates c, held h,
        LATERAL (SELECT CASE WHEN c.kind IN ('summary', 'quote')
                             THEN least(c.size - cardinality(c.matched),
