@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from service.repo import identities as identities_repo
 from service.repo import imports as imports_repo
 from service.repo import sightings as sightings_repo
 from tests.factories import create_narrative, sighting_body
@@ -247,10 +248,12 @@ def test_an_idempotent_retry_replays_the_first_summary(monitor, conn, narrative)
     assert count(conn) == 20
 
 
-def test_the_import_inserts_in_the_batch_paths_order():
-    """Imports and batches that share items must take their index locks in one order."""
-    order = re.search(r"ORDER BY ([^\n]+)", sightings_repo._INSERT_MANY).group(1)
-    assert f"ORDER BY {order}, t.line" in imports_repo._INSERT
+def test_the_import_claims_in_the_batch_paths_order():
+    """Imports and batches that share items must claim their identities in one order, the
+    identities' own (the line only settles which line of a file claims an identity)."""
+    batch = re.search(r"ORDER BY ([^\n]+)", identities_repo.CLAIM).group(1)
+    imported = re.search(r"ORDER BY ([^\n]+)", imports_repo._CLAIM).group(1)
+    assert (batch, imported) == ("c.identity", "k.identity, s.line")
 
 
 def test_a_large_imports_insert_gets_time_by_its_rows(conn):
