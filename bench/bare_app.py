@@ -126,7 +126,7 @@ def _insert(conn: Connection, rows: list[dict[str, Any]]) -> list[uuid.UUID] | N
         if key is not None
     }
     claims = {"identity": list(wanted), "sighting_id": list(wanted.values())}
-    if len(conn.execute(bare_sql.CLAIM, claims).fetchall()) != len(wanted):
+    if conn.execute(bare_sql.CLAIM, claims).rowcount != len(wanted):
         return None
     values: dict[str, Any] = {name: [row[name] for row in rows] for name in _COLUMNS}
     values.update(id=ids, by=MONITOR_KEY_NAME)

@@ -52,7 +52,6 @@ SELECT c.identity, c.sighting_id
   FROM unnest(%(identity)s::uuid[], %(sighting_id)s::uuid[]) AS c (identity, sighting_id)
  ORDER BY c.identity
 ON CONFLICT DO NOTHING
-RETURNING identity
 """
 
 INSERT_MANY = """
@@ -291,9 +290,10 @@ class _Recorder:
     def execute(self, query: Any, params: Any = None, **_: Any) -> "_Recorder":
         text = query.as_string(None) if isinstance(query, sql.Composable) else query
         self.statements.append(text)
-        given = params if isinstance(params, dict) else {}
-        ids = given.get("id", given.get("identity"))
-        self._rows = [{"id": x, "identity": x} for x in ids] if isinstance(ids, list) else []
+        ids = params.get("id") if isinstance(params, dict) else None
+        self._rows = [{"id": id_} for id_ in ids] if isinstance(ids, list) else []
+        claims = params.get("identity") if isinstance(params, dict) else None
+        self.rowcount = len(claims) if isinstance(claims, list) else len(self._rows)
         return self
 
     def fetchall(self) -> list[dict[str, Any]]:

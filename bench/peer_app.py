@@ -172,8 +172,7 @@ async def _insert(conn: AsyncConnection, rows: list[dict[str, Any]], by: str) ->
         if key is not None
     }
     claims = {"identity": list(wanted), "sighting_id": list(wanted.values())}
-    claimed = await (await conn.execute(bare_sql.CLAIM, claims)).fetchall()
-    if len(claimed) != len(wanted):
+    if (await conn.execute(bare_sql.CLAIM, claims)).rowcount != len(wanted):
         raise HTTPException(409, "A sighting posted again (the peer does not look it up).")
     values: dict[str, Any] = {name: [row[name] for row in rows] for name in _COLUMNS}
     values.update(id=ids, by=by)

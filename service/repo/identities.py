@@ -10,29 +10,27 @@ duplicate of it. Functions take a connection first and never commit.
 
 import hashlib
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from psycopg import Connection
 
-Keys = tuple[uuid.UUID | None, uuid.UUID | None, uuid.UUID | None]
+# An identity as 32 hex digits, as PostgreSQL reads a uuid: cheaper to make than a UUID.
+Keys = tuple[str | None, str | None, str | None]
 
 
-def digest(tagged: str) -> uuid.UUID:
+def digest(tagged: str) -> str:
     """SQL's sighting_identity(tagged): the first 128 bits of its SHA-256."""
-    return uuid.UUID(bytes=hashlib.sha256(tagged.encode()).digest()[:16])
+    return hashlib.sha256(tagged.encode()).hexdigest()[:32]
 
 
 def of(row: Mapping[str, Any], by: str) -> Keys:
     """SQL's sighting_identities_of: a row's identities in order of precedence (URL, content,
     external_id), None for one it lacks (tests/test_identities.py holds the two equal)."""
     narrative = str(row["narrative_id"])
-    url, content, external = (
-        row.get("url_normalized"),
-        row.get("content_key"),
-        row.get("external_id"),
-    )
+    url, content = row.get("url_normalized"), row.get("content_key")
+    external = row.get("external_id")
     return (
         None if url is None else digest("u" + narrative + url),
         None if content is None else digest("c" + narrative + content),
@@ -47,15 +45,14 @@ SELECT c.identity, c.sighting_id
   FROM unnest(%(identity)s::uuid[], %(sighting_id)s::uuid[]) AS c (identity, sighting_id)
  ORDER BY c.identity
 ON CONFLICT DO NOTHING
-RETURNING identity
 """
 
-# Who holds the identities this writer could not claim: committed sightings (a holder that was
-# still writing was waited for), or this transaction's own earlier writes.
+# Who holds identities after a claim: this writer (the id it claimed for), a stored sighting
+# (a holder that was still writing was waited for), or one that is gone (stored false).
 _HOLDERS = """
-SELECT c.identity, c.sighting_id
+SELECT c.identity, c.sighting_id, s.id IS NOT NULL AS stored
   FROM sighting_identities c
-  JOIN sightings s ON s.id = c.sighting_id
+  LEFT JOIN sightings s ON s.id = c.sighting_id
  WHERE c.identity = ANY(%(identity)s::uuid[])
 """
 
@@ -74,21 +71,26 @@ UPDATE sighting_identities c SET sighting_id = f.sighting_id
 """
 
 
-def claim(conn: Connection, wanted: Mapping[uuid.UUID, uuid.UUID]) -> set[uuid.UUID]:
-    """Claim each identity of `wanted` for its sighting id; returns those claimed."""
-    rows = conn.execute(
-        CLAIM, {"identity": list(wanted), "sighting_id": list(wanted.values())}
-    ).fetchall()
-    return {row["identity"] for row in rows}
+def claim(
+    conn: Connection, wanted: Mapping[str, uuid.UUID]
+) -> tuple[dict[str, uuid.UUID], dict[str, uuid.UUID]]:
+    """Claim each identity of `wanted` for its sighting id; returns (the claims taken: {identity:
+    id}, the identities stored sightings hold: {identity: their id}). An identity in neither
+    was held by a sighting that has since gone."""
+    params = {"identity": list(wanted), "sighting_id": list(wanted.values())}
+    if conn.execute(CLAIM, params).rowcount == len(wanted):
+        return dict(wanted), {}
+    mine, held = {}, {}
+    for row in conn.execute(_HOLDERS, {"identity": list(wanted)}).fetchall():
+        key = row["identity"].hex
+        if row["sighting_id"] == wanted[key]:
+            mine[key] = wanted[key]
+        elif row["stored"]:
+            held[key] = row["sighting_id"]
+    return mine, held
 
 
-def holders(conn: Connection, keys: Sequence[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
-    """{identity: the stored sighting holding it} for those of `keys` that one holds."""
-    rows = conn.execute(_HOLDERS, {"identity": list(keys)}).fetchall()
-    return {row["identity"]: row["sighting_id"] for row in rows}
-
-
-def settle(conn: Connection, moves: Mapping[uuid.UUID, uuid.UUID | None]) -> None:
+def settle(conn: Connection, moves: Mapping[str, uuid.UUID | None]) -> None:
     """Free (None) or move this transaction's claims."""
     conn.execute(_SETTLE, {"identity": list(moves), "sighting_id": list(moves.values())})
 
@@ -102,15 +104,15 @@ class Fate:
     created: list[int] = field(default_factory=list)
     duplicates: dict[int, uuid.UUID] = field(default_factory=dict)
     blocked: list[int] = field(default_factory=list)
-    moves: dict[uuid.UUID, uuid.UUID | None] = field(default_factory=dict)
+    moves: dict[str, uuid.UUID | None] = field(default_factory=dict)
 
 
 def decide(
     order: Iterable[int],
     keys: Mapping[int, Keys],
     ids: Mapping[int, uuid.UUID],
-    mine: Mapping[uuid.UUID, uuid.UUID],
-    held: Mapping[uuid.UUID, uuid.UUID],
+    mine: Mapping[str, uuid.UUID],
+    held: Mapping[str, uuid.UUID],
 ) -> Fate:
     """Items in `order` (input order: of items sharing an identity the first is stored), with
     their identities (`keys`) and would-be ids (`ids`), given the claims this writer holds
@@ -121,7 +123,7 @@ def decide(
     identities. An item that is not stored frees its claims for the items after it: its other
     identities are no one's yet."""
     fate = Fate()
-    taken: dict[uuid.UUID, int] = {}  # identity -> the stored item it is claimed for
+    taken: dict[str, int] = {}  # identity -> the stored item it is claimed for
     for index in order:
         duplicate_of = None
         blocked = False

@@ -184,15 +184,16 @@ def _settle(conn: Connection, lines: list[dict[str, Any]], params: dict[str, Any
     identity to an earlier line not stored; returns how many were stored."""
     ids = {line["line"]: line["id"] for line in lines}
     ours = set(ids.values())
+    keys = {line["line"]: tuple(key.hex for key in line["keys"]) for line in lines}
     mine = {
         key: holder
         for line in lines
-        for key, holder in zip(line["keys"], line["holders"], strict=True)
+        for key, holder in zip(keys[line["line"]], line["holders"], strict=True)
         if holder in ours
     }
     fate = identities.decide(
         [line["line"] for line in lines if not line["stored"]],
-        {line["line"]: tuple(line["keys"]) for line in lines},
+        keys,
         ids,
         mine,
         {},

@@ -129,15 +129,12 @@ def _insert_round(
     PostgreSQL's to detect (a 503 to retry), in a race that needs a sighting's identity changed
     between two statements of this one."""
     new_ids = {index: uuid.uuid4() for index in todo}
-    wanted: dict[uuid.UUID, uuid.UUID] = {}  # identity -> the first item of todo that has it
+    wanted: dict[str, uuid.UUID] = {}  # identity -> the first item of todo that has it
     for index in todo:
         for key in keys[index]:
             if key is not None:
                 wanted.setdefault(key, new_ids[index])
-    claimed = identities.claim(conn, wanted)
-    taken = [key for key in wanted if key not in claimed]
-    held = identities.holders(conn, taken) if taken else {}
-    mine = {key: wanted[key] for key in claimed}
+    mine, held = identities.claim(conn, wanted)
     fate = identities.decide(todo, keys, new_ids, mine, held)
     if fate.moves:
         identities.settle(conn, fate.moves)
