@@ -16,23 +16,7 @@ from psycopg.rows import dict_row
 from service.repo import identities
 from service.repo import sightings as sightings_repo
 from tests.factories import create_narrative, create_sighting, sighting_body
-
-
-def claims_are_exact(conn) -> None:
-    """The claims are exactly the identities of the stored sightings, each held by its own
-    sighting (so no two sightings share one)."""
-    expected = conn.execute(
-        """
-        SELECT k.identity, s.id AS sighting_id
-          FROM sightings s,
-               unnest(sighting_identities_of(s.narrative_id, s.url_normalized, s.reported_by,
-                                             s.external_id, s.content_key)) AS k (identity)
-         WHERE k.identity IS NOT NULL
-         ORDER BY 1, 2
-        """
-    ).fetchall()
-    held = conn.execute("SELECT identity, sighting_id FROM sighting_identities ORDER BY 1, 2")
-    assert held.fetchall() == expected
+from tests.identities_support import claims_are_exact
 
 
 @pytest.fixture
@@ -143,8 +127,8 @@ def test_a_corrected_url_frees_the_old_one_and_takes_the_new(client, conn, narra
 
 
 def test_a_sighting_moved_to_another_narrative_takes_its_url_along(client, conn, narrative):
-    """Mutation: leave narrative_id out of the update trigger's WHEN (the claim stays under the
-    old narrative: the URL is refused there and stored twice in the new one)."""
+    """Mutation: leave narrative_id out of the update trigger's WHEN in migration 0016 (the
+    claim stays under the old narrative: the claims no longer match the sightings)."""
     create_narrative(client, slug="western-special-services")
     sighting = create_sighting(client, "ukrainian-window", url="https://a.example/1")
 
@@ -187,8 +171,8 @@ def test_a_correction_into_another_sightings_identity_is_a_409_naming_the_field(
 
 
 def test_a_deleted_sighting_frees_its_identities(client, conn, narrative):
-    """Mutation: drop the delete trigger of migration 0016 (the URL stays claimed by a sighting
-    that is gone: the new one is blocked, and the batch fails)."""
+    """Mutation: drop the delete trigger of migration 0016 (the claims outlive the sighting:
+    they no longer match the sightings, and a new sighting at its URL is blocked)."""
     sighting = create_sighting(
         client, "ukrainian-window", url="https://a.example/1", external_id="x"
     )
