@@ -15,17 +15,18 @@
 -- committed, and it waits inside that statement, for an identity greater than every identity it
 -- holds; so a cycle of waits would need an identity greater than itself: there is none. A row
 -- of sightings is written only by the holder of all its claims, so nothing else can be writing
--- its identities. The repo code (service/repo/
--- sightings.py, imports.py) claims before it inserts; the triggers below keep the claims right
--- when a sighting's identity changes or it is deleted, from any path, plain SQL included.
+-- its identities (the unique indexes on sightings never wait; migration 0017 drops them). The
+-- repo code (service/repo/sightings.py, imports.py) claims before it inserts; the triggers
+-- below keep the claims right when a sighting's identity changes or it is deleted, from any
+-- path, plain SQL included.
 --
--- An identity is the first 128 bits of the SHA-256 of a tagged string (sighting_identity):
--- 32 bytes a row and 16-byte index keys whatever the URL's length (about 1 GB of table and
--- 0.6 GB of index at 10M sightings of one or two identities each, a third of what the strings
--- would take). Chance collisions: about n^2 / 2^129, 10^-24 for 3 * 10^7 identities. A chosen
--- collision costs 2^64 hashes and only makes two strings of the chooser's own collide.
--- service/repo/sightings.py `identities` computes the same digests in Python
--- (tests/test_identities.py holds the two equal).
+-- An identity is the first 128 bits of the SHA-256 of a tagged string (sighting_identity): a
+-- 16-byte key whatever the URL's length, 60 bytes of table and 31 of index per claim as
+-- measured, so about 0.9 GB and 0.5 GB at 10M sightings of one or two identities each, less
+-- than half of what the strings themselves would take. Chance collisions: about n^2 / 2^129,
+-- 10^-24 for 3 * 10^7 identities; a chosen collision costs 2^64 hashes and only makes two
+-- strings of the chooser's own collide. service/repo/identities.py `of` computes the same
+-- digests in Python (tests/test_identities.py holds the two equal).
 
 -- The tags keep the kinds apart; the narrative's id is 36 characters and the key's name goes
 -- after its length, so that no two identities of one kind share a string.
@@ -72,17 +73,11 @@ $$;
 
 SELECT sighting_identities_backfill();
 
--- The claims now say what is unique; the three unique indexes on sightings would never
--- conflict again, and writing their entries costs about what the claims cost (measured: 5 ms
--- of the 50 ms a 500-row batch's INSERT takes). Plain-SQL inserts into sightings must claim
--- too (sighting_identities_backfill()); updates and deletes are covered by the triggers below.
--- Lookups by URL keep sightings_url_idx.
-DROP INDEX sightings_narrative_url_key, sightings_reporter_external_id_key, sightings_content_key;
-
 -- A change of identity (a PATCH's URL, external_id, words or narrative) claims the new
--- identities in identity order, then frees the old ones. A claim held by another sighting is
--- the unique violation the unique index on sightings raised before this migration, under its
--- name, so that the API's 409 still says which field clashed.
+-- identities in identity order before the row's index entries change (an entry written first
+-- could make a batch that holds the claim wait for this writer, which waits for the batch),
+-- then frees the old ones. A claim held by another sighting is the unique violation the unique
+-- index on sightings raises, under its name, so that the API's 409 says which field clashed.
 CREATE FUNCTION sighting_identities_reclaim() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     was uuid[] := array_remove(sighting_identities_of(OLD.narrative_id, OLD.url_normalized,

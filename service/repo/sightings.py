@@ -166,7 +166,8 @@ def update(conn: Connection, id_: uuid.UUID, changes: dict[str, Any], *, by: str
 
     A change to what identifies the sighting recomputes its content key from the row as it
     will be, so that the sighting is found (and deduplicated) under what it now says, and its
-    old words are free for a new sighting; a clash with another sighting is a 409."""
+    old words are free for a new sighting. The UPDATE's trigger (migration 0016) moves the
+    sighting's identity claims; one another sighting holds is a unique violation (a 409)."""
     changes = _columns(changes)
     if any(name in changes for name in _IDENTITY):
         current = conn.execute(
