@@ -39,23 +39,38 @@ CREATE TEMPORARY TABLE sighting_import (
 
 _COPY = f"COPY sighting_import (line, {', '.join(COLUMNS)}) FROM STDIN"
 
+# How many identities each line claimed (a line that claimed none has no row).
+_CREATE_CLAIMED = """
+CREATE TEMPORARY TABLE sighting_import_claimed (
+    id     uuid    NOT NULL,
+    claims integer NOT NULL
+) ON COMMIT DROP
+"""
+
 # Every identity of every line whose narrative is usable, in one statement in identity order,
 # as the batch path claims (service/repo/identities.py CLAIM; tests/test_import.py holds the
 # two orders equal): imports and batches sharing items wait for each other in one order and
 # never deadlock. Of lines sharing an identity the first claims it.
 _CLAIM = """
-INSERT INTO sighting_identities (identity, sighting_id)
-SELECT k.identity, s.id
-  FROM sighting_import s
-  JOIN unnest(%(refs)s::text[], %(ids)s::uuid[]) AS n (ref, id) ON n.ref = s.narrative_ref
- CROSS JOIN LATERAL unnest(sighting_identities_of(n.id, s.url_normalized, %(by)s,
-                                                  s.external_id, s.content_key)) AS k (identity)
- WHERE k.identity IS NOT NULL
- ORDER BY k.identity, s.line
-ON CONFLICT DO NOTHING
+WITH claimed AS (
+    INSERT INTO sighting_identities (identity, sighting_id)
+    SELECT k.identity, s.id
+      FROM sighting_import s
+      JOIN unnest(%(refs)s::text[], %(ids)s::uuid[]) AS n (ref, id) ON n.ref = s.narrative_ref
+     CROSS JOIN LATERAL unnest(sighting_identities_of(n.id, s.url_normalized, %(by)s,
+                                                      s.external_id, s.content_key))
+                        AS k (identity)
+     WHERE k.identity IS NOT NULL
+     ORDER BY k.identity, s.line
+    ON CONFLICT DO NOTHING
+    RETURNING sighting_id
+)
+INSERT INTO sighting_import_claimed (id, claims)
+SELECT sighting_id, count(*) FROM claimed GROUP BY sighting_id
 """
 
-# The lines that claimed all their identities: nothing else can be writing them.
+# The lines that claimed all their identities (as many as sighting_identities_of gives them):
+# nothing else can be writing them.
 _INSERT_CLAIMED = """
 INSERT INTO sightings (id, narrative_id, observed_at, url, url_normalized, source_name,
                        source_kind, actor_name, actor_role, quote, language, country,
@@ -66,11 +81,19 @@ SELECT s.id, n.id, s.observed_at, s.url, s.url_normalized, s.source_name,
        s.external_id, s.confidence, s.reported_in_url, s.reported_in_name, s.content_key, %(by)s
   FROM sighting_import s
   JOIN unnest(%(refs)s::text[], %(ids)s::uuid[]) AS n (ref, id) ON n.ref = s.narrative_ref
- WHERE NOT EXISTS (
-       SELECT FROM unnest(sighting_identities_of(n.id, s.url_normalized, %(by)s,
-                                                 s.external_id, s.content_key)) AS k (identity)
-         LEFT JOIN sighting_identities c ON c.identity = k.identity
-        WHERE k.identity IS NOT NULL AND c.sighting_id IS DISTINCT FROM s.id)
+  JOIN sighting_import_claimed c ON c.id = s.id
+ WHERE c.claims = (s.url_normalized IS NOT NULL)::int + (s.content_key IS NOT NULL)::int
+                  + (s.external_id IS NOT NULL)::int
+"""
+
+# Whether a line claimed some of its identities but not all: only then can a line's claims be
+# left to free, or a line have lost an identity to a line that is not stored.
+_PARTLY_CLAIMED = """
+SELECT EXISTS (
+    SELECT FROM sighting_import_claimed c JOIN sighting_import s ON s.id = c.id
+     WHERE c.claims < (s.url_normalized IS NOT NULL)::int + (s.content_key IS NOT NULL)::int
+                      + (s.external_id IS NOT NULL)::int
+) AS yes
 """
 
 # Lines chosen by identities.decide (their claims settled first).
@@ -118,10 +141,11 @@ SELECT u.line, u.id, o.keys, o.holders, o.stored
 
 def create_staging(conn: Connection) -> None:
     conn.execute(_CREATE)
+    conn.execute(_CREATE_CLAIMED)
 
 
 def drop_staging(conn: Connection) -> None:
-    conn.execute("DROP TABLE sighting_import")
+    conn.execute("DROP TABLE sighting_import, sighting_import_claimed")
 
 
 def stage(conn: Connection, rows: Iterable[tuple[int, Row]]) -> int:
@@ -164,7 +188,7 @@ def lines_naming(conn: Connection, refs: list[str], limit: int) -> tuple[int, li
 def insert(conn: Connection, narrative_ids: dict[str, Any], *, by: str, rows: int) -> int:
     """Insert the staged rows (`rows` of them) whose narrative ref is in `narrative_ids`
     ({ref: id}); returns how many were new: those whose identities no stored sighting and no
-    earlier line holds (service/repo/identities.py)."""
+    earlier stored line holds (service/repo/identities.py)."""
     if not narrative_ids:
         return 0
     refs = list(narrative_ids)
@@ -172,9 +196,8 @@ def insert(conn: Connection, narrative_ids: dict[str, Any], *, by: str, rows: in
     before = _allow_time(conn, rows)
     conn.execute(_CLAIM, params)
     created = conn.execute(_INSERT_CLAIMED, params).rowcount
-    unsettled = conn.execute(_UNSETTLED, params).fetchall()
-    if unsettled:
-        created += _settle(conn, unsettled, params)
+    if conn.execute(_PARTLY_CLAIMED).fetchone()["yes"]:
+        created += _settle(conn, conn.execute(_UNSETTLED, params).fetchall(), params)
     conn.execute("SELECT set_config('statement_timeout', %s, true)", (before,))
     return created
 
@@ -198,10 +221,8 @@ def _settle(conn: Connection, lines: list[dict[str, Any]], params: dict[str, Any
         mine,
         {},
     )
-    if fate.blocked:
-        # A sighting that held one of their identities at the claim is gone: claiming again
-        # is the batch path's retry; an import is simply run again.
-        raise RuntimeError("sightings changed while the import ran; retry the import")
+    # A blocked line duplicated a sighting stored when it claimed, gone since: a duplicate, as
+    # is a line that claimed nothing for the same reason.
     if fate.moves:
         identities.settle(conn, fate.moves)
     if not fate.created:
