@@ -86,16 +86,6 @@ SELECT s.id, n.id, s.observed_at, s.url, s.url_normalized, s.source_name,
                   + (s.external_id IS NOT NULL)::int
 """
 
-# Whether a line claimed some of its identities but not all: only then can a line's claims be
-# left to free, or a line have lost an identity to a line that is not stored.
-_PARTLY_CLAIMED = """
-SELECT EXISTS (
-    SELECT FROM sighting_import_claimed c JOIN sighting_import s ON s.id = c.id
-     WHERE c.claims < (s.url_normalized IS NOT NULL)::int + (s.content_key IS NOT NULL)::int
-                      + (s.external_id IS NOT NULL)::int
-) AS yes
-"""
-
 # Lines chosen by identities.decide (their claims settled first).
 _INSERT_CHOSEN = """
 INSERT INTO sightings (id, narrative_id, observed_at, url, url_normalized, source_name,
@@ -196,7 +186,10 @@ def insert(conn: Connection, narrative_ids: dict[str, Any], *, by: str, rows: in
     before = _allow_time(conn, rows)
     conn.execute(_CLAIM, params)
     created = conn.execute(_INSERT_CLAIMED, params).rowcount
-    if conn.execute(_PARTLY_CLAIMED).fetchone()["yes"]:
+    # Lines that claimed some identities but not all: only then can claims be left to free, or
+    # a line have lost an identity to a line that is not stored.
+    claiming = conn.execute("SELECT count(*) AS n FROM sighting_import_claimed").fetchone()["n"]
+    if claiming > created:
         created += _settle(conn, conn.execute(_UNSETTLED, params).fetchall(), params)
     conn.execute("SELECT set_config('statement_timeout', %s, true)", (before,))
     return created
