@@ -24,6 +24,7 @@ from service import config
 from service.db import Database
 from service.domain import stats as arithmetic
 from service.domain import urls
+from service.repo import identities
 from service.repo.sightings import content_key
 from service.repo.stats import STEPS
 
@@ -117,13 +118,20 @@ def _insert(conn: Connection, rows: list[dict[str, Any]]) -> list[uuid.UUID] | N
         return None
     for row in rows:
         row["narrative_id"] = narratives[row["narrative"]]
-    if any(row["external_id"] for row in rows):
-        conn.execute(bare_sql.KEY_LOCK, (MONITOR_KEY_NAME,))
     ids = [uuid.uuid4() for _ in rows]
+    wanted = {
+        key: id_
+        for row, id_ in zip(rows, ids, strict=True)
+        for key in identities.of(row, MONITOR_KEY_NAME)
+        if key is not None
+    }
+    claims = {"identity": list(wanted), "sighting_id": list(wanted.values())}
+    if conn.execute(bare_sql.CLAIM, claims).rowcount != len(wanted):
+        return None
     values: dict[str, Any] = {name: [row[name] for row in rows] for name in _COLUMNS}
     values.update(id=ids, by=MONITOR_KEY_NAME)
-    created = conn.execute(bare_sql.INSERT_MANY, values).fetchall()
-    return ids if len(created) == len(rows) else None
+    conn.execute(bare_sql.INSERT_MANY, values)
+    return ids
 
 
 def _page(rows: list[dict[str, Any]], limit: int, listing: str, key: str) -> dict[str, Any]:

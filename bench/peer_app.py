@@ -45,6 +45,7 @@ from service.domain import stats as arithmetic
 from service.domain.narratives import refusal
 from service.domain.roles import RANK
 from service.formats import stats as stats_formats
+from service.repo import identities
 from service.repo.stats import STEPS
 from service.schemas.sightings import MAX_BATCH
 from service.schemas.stats import MAX_BUCKETS
@@ -163,14 +164,19 @@ def _requires(peer: Peer, role: str) -> Callable[..., Awaitable[dict[str, Any]]]
 
 async def _insert(conn: AsyncConnection, rows: list[dict[str, Any]], by: str) -> list[uuid.UUID]:
     """Insert rows whose narratives are resolved; their new ids, in order (409 on a repeat)."""
-    if any(row["external_id"] for row in rows):
-        await conn.execute(bare_sql.KEY_LOCK, (by,))
     ids = [uuid.uuid4() for _ in rows]
+    wanted = {
+        key: id_
+        for row, id_ in zip(rows, ids, strict=True)
+        for key in identities.of(row, by)
+        if key is not None
+    }
+    claims = {"identity": list(wanted), "sighting_id": list(wanted.values())}
+    if (await conn.execute(bare_sql.CLAIM, claims)).rowcount != len(wanted):
+        raise HTTPException(409, "A sighting posted again (the peer does not look it up).")
     values: dict[str, Any] = {name: [row[name] for row in rows] for name in _COLUMNS}
     values.update(id=ids, by=by)
-    created = await (await conn.execute(bare_sql.INSERT_MANY, values)).fetchall()
-    if len(created) != len(rows):
-        raise HTTPException(409, "A sighting posted again (the peer does not look it up).")
+    await conn.execute(bare_sql.INSERT_MANY, values)
     return ids
 
 

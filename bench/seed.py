@@ -227,6 +227,8 @@ def seed(url: str, rows: int, catalogue: int = CATALOGUE) -> dict[str, float]:
         conn.execute(_CATALOGUE_SQL, params)
         conn.execute(_ALIASES_SQL, params)
         conn.execute(_SIGHTINGS_SQL, params)
+        # Their identities' claims, set-based (migration 0016), which the repo takes on writes.
+        conn.execute("SELECT sighting_identities_backfill()")
         timings["sightings_s"] = time.monotonic() - started
         conn.execute(_REBUTTALS_SQL, params)
         conn.execute(_LINKS_SQL, params)

@@ -124,9 +124,11 @@ def _stored(url: str, slug: str) -> tuple[int, int, int]:
 
 
 def test_one_keys_batches_sharing_external_ids_neither_deadlock_nor_duplicate(one_monitor):
-    """Mutation: drop the per-key advisory lock in repo.sightings.insert_many. Two series whose
-    external_ids run in opposite URL orders make two batches take the (key, external_id)
-    index entries in opposite orders: a deadlock (a 503) without the lock."""
+    """Batches of one key are no longer serialised (tests/test_identities.py): they claim
+    their identities in one statement, in identity order. Two series whose external_ids run in
+    opposite URL orders would otherwise take them in opposite orders. Mutations: drop the ORDER
+    BY of identities.CLAIM (a deadlock: 503s); claim no external_id (identities.of without it:
+    one key's batches store an external_id many times)."""
     server, url = one_monitor
     slug = f"overlap-{uuid.uuid4().hex[:8]}"
     assert server.request("POST", "/v1/narratives", narrative_body(slug=slug))[0] == 201
@@ -152,9 +154,9 @@ def test_one_keys_batches_sharing_external_ids_neither_deadlock_nor_duplicate(on
 
 
 def test_many_keys_batches_sharing_urls_neither_deadlock_nor_duplicate(one_monitor):
-    """Mutation: drop the identity ORDER BY of the batch INSERT in repo.sightings. Keys posting
-    the same URLs in opposite orders then lock the (narrative, url) index entries in opposite
-    orders: a deadlock (a 503) without it."""
+    """Mutations: drop the ORDER BY of identities.CLAIM (keys posting the same URLs in opposite
+    orders then claim them in opposite orders: a deadlock, 503s); claim no URL (identities.of
+    without it: a URL stored many times)."""
     server, url = one_monitor
     slug = f"shared-{uuid.uuid4().hex[:8]}"
     assert server.request("POST", "/v1/narratives", narrative_body(slug=slug))[0] == 201

@@ -7,9 +7,11 @@ from typing import Any
 
 import pytest
 
+from service.repo import identities as identities_repo
 from service.repo import imports as imports_repo
 from service.repo import sightings as sightings_repo
 from tests.factories import create_narrative, sighting_body
+from tests.identities_support import claims_are_exact
 
 NDJSON = "application/x-ndjson"
 
@@ -75,6 +77,7 @@ def test_a_file_is_stored_with_its_duplicates_counted_once(monitor, conn, narrat
     }
     assert count(conn) == 3001
     assert count(conn, "reported_by = 'test-monitor'") == 3001
+    claims_are_exact(conn)
     first = conn.execute("SELECT quote FROM sightings WHERE external_id = 'ext-3'").fetchone()
     assert first["quote"] == "q3"  # the first line of an identity is the one stored
     audited = conn.execute(
@@ -85,6 +88,30 @@ def test_a_file_is_stored_with_its_duplicates_counted_once(monitor, conn, narrat
     again = post(monitor, ndjson(lines)).get_json()
     assert (again["created"], again["duplicates"]) == (0, 3004)
     assert count(conn) == 3001
+
+
+def test_a_line_that_shares_an_identity_only_with_a_duplicate_line_is_stored(
+    monitor, conn, narrative
+):
+    """The first line is a duplicate (its URL is stored), so its external_id is no one's: the
+    second line, which shares only that, is stored, and the third is its duplicate. Mutation:
+    skip `_settle` in repo.imports.insert (the second line is counted a duplicate of nothing,
+    and the first line's claim on the external_id is left behind)."""
+    slug = narrative["slug"]
+    monitor.post("/v1/sightings", json=sighting_body(slug, url="https://a.example/1"))
+    lines = [
+        sighting_body(slug, url="https://a.example/1", external_id="e-1"),
+        sighting_body(slug, url="https://b.example/1", external_id="e-1"),
+        sighting_body(slug, url="https://c.example/1", external_id="e-1"),
+        sighting_body(slug, url="https://d.example/1"),
+    ]
+
+    summary = post(monitor, ndjson(lines)).get_json()
+
+    assert (summary["created"], summary["duplicates"]) == (2, 2)
+    stored = conn.execute("SELECT url FROM sightings WHERE external_id = 'e-1'").fetchall()
+    assert stored == [{"url": "https://b.example/1"}]
+    claims_are_exact(conn)
 
 
 def test_stored_rows_equal_the_batch_paths(monitor, conn, narrative):
@@ -247,10 +274,12 @@ def test_an_idempotent_retry_replays_the_first_summary(monitor, conn, narrative)
     assert count(conn) == 20
 
 
-def test_the_import_inserts_in_the_batch_paths_order():
-    """Imports and batches that share items must take their index locks in one order."""
-    order = re.search(r"ORDER BY ([^\n]+)", sightings_repo._INSERT_MANY).group(1)
-    assert f"ORDER BY {order}, t.line" in imports_repo._INSERT
+def test_the_import_claims_in_the_batch_paths_order():
+    """Imports and batches that share items must claim their identities in one order, the
+    identities' own (the line only settles which line of a file claims an identity)."""
+    batch = re.search(r"ORDER BY ([^\n]+)", identities_repo.CLAIM).group(1)
+    imported = re.search(r"ORDER BY ([^\n]+)", imports_repo._CLAIM).group(1)
+    assert (batch, imported) == ("c.identity", "k.identity, s.line")
 
 
 def test_a_large_imports_insert_gets_time_by_its_rows(conn):

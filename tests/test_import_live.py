@@ -92,8 +92,8 @@ def test_a_client_that_disconnects_mid_stream_leaves_nothing(server, live_db, sl
 def test_imports_and_batches_sharing_sightings_store_each_once_without_deadlock(
     server, live_db, slug
 ):
-    """The import's INSERT takes its unique-index locks in the batch INSERT's order: both race
-    over the same URLs (no external_id, so no key-wide lock serialises them)."""
+    """The import claims its lines' identities in the batch path's order (identity order):
+    both race over the same URLs, each item stored once, no deadlock."""
     items = [sighting_body(slug, url=f"https://race.example/{n}") for n in range(3000)]
     rng = random.Random(5)
     done = threading.Event()

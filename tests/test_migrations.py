@@ -107,9 +107,9 @@ def test_schema_has_the_expected_tables_extension_and_constraints(database_url):
     ]
     [(tablename, indexdef)] = query(
         database_url,
-        "SELECT tablename, indexdef FROM pg_indexes WHERE indexname = 'sightings_narrative_url_key'",
+        "SELECT tablename, indexdef FROM pg_indexes WHERE indexname = 'sighting_identities_pkey'",
     )
-    assert tablename == "sightings"
+    assert tablename == "sighting_identities"
     assert indexdef.startswith("CREATE UNIQUE INDEX")
 
 

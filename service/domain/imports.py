@@ -4,8 +4,8 @@ A monitor's backfill is one sighting per line, up to MAX_LINES lines. The body i
 chunks, never whole; each line is checked on its own (service/domain/import_lines.py), and the
 valid ones are streamed with COPY into a temporary staging table while the next lines are read.
 Then, set-based in SQL: the narratives the lines name are resolved in one query (and held against
-an archive), and one INSERT ... SELECT stores the rows that are new, in the batch path's
-identity order. All of it happens in the caller's transaction, so an import is all or nothing:
+an archive), one statement claims the lines' identities in the batch path's order, and one
+INSERT ... SELECT stores the rows that are new. All of it happens in the caller's transaction, so an import is all or nothing:
 a body cut short (a last line with no newline that is not JSON, a client gone, a body over the
 cap) raises, and the caller's rollback leaves nothing written.
 """

@@ -9,7 +9,7 @@ from typing import Any
 from psycopg import Connection, sql
 
 from service.domain import urls
-from service.repo import pages, phrases
+from service.repo import identities, pages, phrases
 from service.repo.pages import Keyset, Page
 from service.repo.updates import update_columns
 
@@ -59,9 +59,10 @@ def insert(conn: Connection, data: dict[str, Any], *, by: str) -> tuple[uuid.UUI
     return insert_many(conn, [data], by=by)[0]
 
 
-# One multi-row INSERT from arrays (a single round trip, whatever the batch size). Rows go in
-# identity order so that concurrent batches sharing items take their unique-index locks in the
-# same order; ON CONFLICT makes a concurrent retry wait for the first insert and then skip it.
+# One multi-row INSERT from arrays (a single round trip, whatever the batch size), of rows whose
+# every identity this transaction has claimed (service/repo/identities.py): no other writer can
+# be writing them, so it never waits and never conflicts. In input order, so that created_at
+# follows it.
 _INSERT_MANY = """
 INSERT INTO sightings (id, narrative_id, observed_at, url, url_normalized, source_name,
                        source_kind, actor_name, actor_role, quote, language, country,
@@ -79,19 +80,6 @@ SELECT t.id, t.narrative_id, t.observed_at, t.url, t.url_normalized, t.source_na
        AS t (id, narrative_id, observed_at, url, url_normalized, source_name, source_kind,
              actor_name, actor_role, quote, language, country, external_id, confidence,
              reported_in_url, reported_in_name, content_key)
- ORDER BY t.narrative_id, t.url_normalized, t.content_key, t.external_id
-ON CONFLICT DO NOTHING
-RETURNING id
-"""
-
-_FIND_EXISTING = """
-SELECT id, narrative_id, url_normalized, content_key, external_id
-  FROM sightings
- WHERE (narrative_id, url_normalized) IN (
-           SELECT * FROM unnest(%(narrative_id)s::uuid[], %(url_normalized)s::text[]))
-    OR (narrative_id, content_key) IN (
-           SELECT * FROM unnest(%(narrative_id)s::uuid[], %(content_key)s::text[]))
-    OR (reported_by = %(by)s AND external_id = ANY(%(external_id)s::text[]))
 """
 
 # What an insert sets: every column but the review status, which starts as unreviewed.
@@ -114,12 +102,11 @@ def insert_many(
     rows = [_columns({"reported_in": None, **item}) for item in items]
     for row in rows:
         row["content_key"] = content_key(row)
-    if any(row["external_id"] for row in rows):
-        lock_external_ids(conn, by)
+    keys = {index: identities.of(row, by) for index, row in enumerate(rows)}
     results: list[tuple[uuid.UUID, bool] | None] = [None] * len(rows)
     todo = list(range(len(rows)))
     for _ in range(_ATTEMPTS):
-        todo = _insert_round(conn, rows, todo, results, by)
+        todo = _insert_round(conn, rows, keys, todo, results, by)
         if not todo:
             if any(row["quote"] and phrases.needs_lemmas(row["language"]) for row in rows):
                 phrases.lemmatize_pending(conn)
@@ -127,55 +114,39 @@ def insert_many(
     raise RuntimeError("sightings kept conflicting with rows that vanished; retry the request")
 
 
-def lock_external_ids(conn: Connection, by: str) -> None:
-    """The (key, external_id) index is not in the insert order above: serialise this key's
-    writes that carry external_ids (batches and imports) so that two of them cannot lock each
-    other's external_ids in opposite orders."""
-    conn.execute("SELECT pg_advisory_xact_lock(hashtext('sightings:' || %s))", (by,))
-
-
 def _insert_round(
     conn: Connection,
     rows: list[dict[str, Any]],
+    keys: dict[int, identities.Keys],
     todo: list[int],
     results: list[tuple[uuid.UUID, bool] | None],
     by: str,
 ) -> list[int]:
-    """Insert rows[todo]; fill results; return the indexes still unresolved (a row they
-    conflicted with was changed or deleted between the INSERT and the look-up)."""
+    """Claim the identities of rows[todo], insert those wholly claimed; fill results; return
+    the indexes still unresolved (a sighting holding one of their identities was changed or
+    deleted between the claim and the look-up). A later round claims again while holding this
+    round's claims, out of the global order: the deadlock that could then follow is
+    PostgreSQL's to detect (a 503 to retry), in a race that needs a sighting's identity changed
+    between two statements of this one."""
     new_ids = {index: uuid.uuid4() for index in todo}
-    params: dict[str, Any] = {name: [rows[i][name] for i in todo] for name in _INSERTED}
-    params.update(id=[new_ids[i] for i in todo], by=by)
-    created = {row["id"] for row in conn.execute(_INSERT_MANY, params).fetchall()}
-    pending = []
+    wanted: dict[str, uuid.UUID] = {}  # identity -> the first item of todo that has it
     for index in todo:
-        if new_ids[index] in created:
-            results[index] = (new_ids[index], True)
-        else:
-            pending.append(index)
-    if not pending:
-        return []
-    found = conn.execute(_FIND_EXISTING, params).fetchall()
-    keys: dict[tuple[str, Any, Any], uuid.UUID] = {}
-    for row in found:
-        for kind in ("url_normalized", "content_key"):
-            if row[kind] is not None:
-                keys.setdefault((kind, row["narrative_id"], row[kind]), row["id"])
-        if row["external_id"] is not None:
-            keys.setdefault(("external_id", None, row["external_id"]), row["id"])
-    unresolved = []
-    for index in pending:
-        row = rows[index]
-        existing = (
-            keys.get(("url_normalized", row["narrative_id"], row["url_normalized"]))
-            or keys.get(("content_key", row["narrative_id"], row["content_key"]))
-            or keys.get(("external_id", None, row["external_id"]))
-        )
-        if existing is None:
-            unresolved.append(index)
-        else:
-            results[index] = (existing, False)
-    return unresolved
+        for key in keys[index]:
+            if key is not None:
+                wanted.setdefault(key, new_ids[index])
+    mine, held = identities.claim(conn, wanted)
+    fate = identities.decide(todo, keys, new_ids, mine, held)
+    if fate.moves:
+        identities.settle(conn, fate.moves)
+    if fate.created:
+        params: dict[str, Any] = {name: [rows[i][name] for i in fate.created] for name in _INSERTED}
+        params.update(id=[new_ids[i] for i in fate.created], by=by)
+        conn.execute(_INSERT_MANY, params)
+    for index in fate.created:
+        results[index] = (new_ids[index], True)
+    for index, existing in fate.duplicates.items():
+        results[index] = (existing, False)
+    return fate.blocked
 
 
 # The columns a sighting's identity is made of: a change to any of them gives it a new one.
@@ -195,7 +166,8 @@ def update(conn: Connection, id_: uuid.UUID, changes: dict[str, Any], *, by: str
 
     A change to what identifies the sighting recomputes its content key from the row as it
     will be, so that the sighting is found (and deduplicated) under what it now says, and its
-    old words are free for a new sighting; a clash with another sighting is a 409."""
+    old words are free for a new sighting. The UPDATE's trigger (migration 0016) moves the
+    sighting's identity claims; one another sighting holds is a unique violation (a 409)."""
     changes = _columns(changes)
     if any(name in changes for name in _IDENTITY):
         current = conn.execute(

@@ -30,11 +30,13 @@ CONSTRAINT_FIELDS = {
     "narratives_slug_key": ("slug", "A narrative with this slug already exists."),
     "narratives_parent_fkey": ("parent", "The parent narrative does not exist."),
     "narratives_parent_not_self": ("parent", "A narrative cannot be its own parent."),
+    # The three identities of a sighting: the names the claims' trigger raises a clash under
+    # (migration 0016; the unique indexes of these names are gone since 0017).
     "sightings_narrative_url_key": ("url", "This narrative already has a sighting at this URL."),
     "sightings_reporter_external_id_key": ("external_id", "This external_id is already used."),
+    "sightings_content_key": ("_body", "This narrative already has this sighting."),
     "sightings_narrative_fkey": ("narrative", "The narrative does not exist."),
     "rebuttal_narratives_narrative_fkey": ("narratives", "A narrative does not exist."),
-    "sightings_content_key": ("_body", "This narrative already has this sighting."),
     "webhook_subscriptions_narrative_fkey": ("narrative", "The narrative does not exist."),
     "api_keys_name_key": (
         "name",
