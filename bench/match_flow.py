@@ -12,7 +12,6 @@ tests/test_bench_peer.py holds the statements sent, in order, and the answer's b
 the service's on the benchmark's seed.
 """
 
-import time
 from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +30,8 @@ from service.domain import urls
 from service.matching import language as languages
 from service.matching import pruning, scoring
 from service.matching.lemmas import lemmatize_uk
+from service.matching.periodic import Periodic
+from service.repo.rebuttals import by_narrative
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ def find(*, text: str, url: str | None, language: str | None, limit: int) -> Flo
             )
     url_hits = (yield Statement(match_sql.URL_HITS, {"url": urls.normalize(url)})) if url else []
     ranked = scoring.rank(
-        [_hit(row) for row in hits],
+        [scoring.Hit.from_row(row) for row in hits],
         narratives=(yield from _population()) if hits else 1,
         common=common,
         url_hits=url_hits,
@@ -85,11 +86,10 @@ def find(*, text: str, url: str | None, language: str | None, limit: int) -> Flo
     rows = yield Statement(match_sql.BRIEFS, {"ids": ids})
     briefs = {row["id"]: row for row in rows}
     yield from _fill_texts([item for match in ranked for item in match.evidence])
-    rebuttals: dict[Any, list[dict[str, Any]]] = {id_: [] for id_ in ids}
+    rows = []
     if ids:
         rows = yield Statement(match_sql.LATEST_REBUTTALS, {"ids": ids, "n": REBUTTALS_PER_MATCH})
-        for row in rows:
-            rebuttals[row.pop("for_narrative")].append(row)
+    rebuttals = by_narrative(ids, rows)
     return {
         "matches": [
             {
@@ -104,57 +104,32 @@ def find(*, text: str, url: str | None, language: str | None, limit: int) -> Flo
     }
 
 
-_FREQUENT: dict[str, Any] = {"at": float("-inf"), "terms": {}}
+# This process's own, as each of the service's processes keeps its own (service.api.match).
+FREQUENT = Periodic(FREQUENT_SECONDS, {})
+POPULATION = Periodic(FREQUENT_SECONDS, 0, always_below=LARGE_POPULATION)
 
 
 def _frequent() -> Flow:
-    """The statistics' most common lexemes, read at most once a minute per process."""
-    now = time.monotonic()
-    if now - _FREQUENT["at"] > FREQUENT_SECONDS:
+    if FREQUENT.due():
         rows = yield Statement(match_sql.COMMON_TERMS)
-        _FREQUENT["terms"] = {row["term"]: row["phrases"] for row in rows}
-        _FREQUENT["at"] = now
-    return _FREQUENT["terms"]
-
-
-_POPULATION: dict[str, Any] = {"at": float("-inf"), "narratives": 0}
+        FREQUENT.keep({row["term"]: row["phrases"] for row in rows})
+    return FREQUENT.value
 
 
 def _population() -> Flow:
-    """How many narratives can match; a large population counted at most once a minute."""
-    now = time.monotonic()
-    if _POPULATION["narratives"] < LARGE_POPULATION or now - _POPULATION["at"] > FREQUENT_SECONDS:
+    if POPULATION.due():
         found = yield Statement(match_sql.LIVE_NARRATIVES, one=True)
-        _POPULATION["narratives"] = found["n"]
-        _POPULATION["at"] = now
-    return _POPULATION["narratives"]
+        POPULATION.keep(found["n"])
+    return POPULATION.value
 
 
 def _fill_texts(evidence: list[dict[str, Any]]) -> Flow:
-    missing = [item["phrase_id"] for item in evidence if item.get("text") is None]
+    missing = scoring.phrases_without_text(evidence)
     texts = {}
     if missing:
         rows = yield Statement(match_sql.TEXTS, {"ids": missing})
         texts = {row["id"]: row["text"] for row in rows}
-    for item in evidence:
-        phrase_id = item.pop("phrase_id", None)
-        if item.get("text") is None:
-            item["text"] = texts.get(phrase_id, "")
-
-
-def _hit(row: dict[str, Any]) -> scoring.Hit:
-    return scoring.Hit(
-        phrase_id=row["phrase_id"],
-        narrative_id=row["narrative_id"],
-        kind=row["kind"],
-        text=row["text"],
-        language=row["language"],
-        sighting_id=row["sighting_id"],
-        size=row["size"],
-        matched=row["matched"],
-        similarity=row["similarity"],
-        terms_held=row["terms_held"],
-    )
+    scoring.fill_texts(evidence, texts)
 
 
 def run(conn: Connection, flow: Flow) -> Any:

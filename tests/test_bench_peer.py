@@ -20,6 +20,7 @@ from bench import hostile, match_flow, match_texts, peer_app, peer_models, same,
 from bench.paths import PATHS
 from service import create_app, db
 from service.api import match as match_api
+from service.matching.periodic import Periodic
 from service.schemas.match import MatchIn
 from service.schemas.sightings import SightingIn
 from tests.test_url_limits import AT_THE_LIMIT, TOO_MUCH
@@ -335,8 +336,9 @@ def test_the_match_flow_sends_the_services_statements(seeded, kind, monkeypatch)
     for run, module in ((_service_find, match_api), (_flow_find, match_flow)):
         # Each process's caches, for this test only (the service's serve other tests).
         at = time.monotonic() if kind == "statistics cached" else float("-inf")
-        monkeypatch.setattr(module, "_FREQUENT", {"at": at, "terms": {}})
-        monkeypatch.setattr(module, "_POPULATION", {"at": at, "narratives": 5000})
+        monkeypatch.setattr(module, "FREQUENT", Periodic(match_api.FREQUENT_SECONDS, {}, at=at))
+        population = Periodic(match_api.FREQUENT_SECONDS, 5000, match_api.LARGE_POPULATION, at)
+        monkeypatch.setattr(module, "POPULATION", population)
         with db.connect(seeded[0]) as conn:
             recording = _Recording(conn)
             answers.append(run(recording, arguments))

@@ -1,6 +1,5 @@
 """/v1/match: which known narratives a text or a link carries, and what was said against them."""
 
-import time
 from typing import Any
 
 from flask.views import MethodView
@@ -12,6 +11,7 @@ from service.domain import urls
 from service.matching import language as languages
 from service.matching import pruning, scoring
 from service.matching.lemmas import lemmatize_uk
+from service.matching.periodic import Periodic
 from service.repo import match as repo
 from service.repo import rebuttals as rebuttals_repo
 from service.schemas.match import MatchIn, MatchResult, MatchUrlQuery
@@ -82,7 +82,7 @@ def find(
             hits += repo.fuzzy_hits(conn, text=text, threshold=FUZZY_THRESHOLD)
     url_hits = repo.url_hits(conn, url_normalized=urls.normalize(url)) if url else []
     ranked = scoring.rank(
-        [_hit(row) for row in hits],
+        [scoring.Hit.from_row(row) for row in hits],
         narratives=_population(conn) if hits else 1,
         common=common,
         url_hits=url_hits,
@@ -106,55 +106,25 @@ def find(
     }
 
 
-_FREQUENT: dict[str, Any] = {"at": float("-inf"), "terms": {}}
+# The statistics' most common lexemes change only when ANALYZE runs, and reading ten thousand of
+# them costs more than a match: read at most once a minute per process.
+FREQUENT = Periodic(FREQUENT_SECONDS, {})
+# How many narratives can match, for the specificity of a lexeme (count(*) costs ~3 ms at 10,000
+# narratives: a tenth of a match). A population this large moves no lexeme's specificity
+# measurably in a minute; a smaller one (a new deployment) is counted on every match.
+LARGE_POPULATION = 1000
+POPULATION = Periodic(FREQUENT_SECONDS, 0, always_below=LARGE_POPULATION)
 
 
 def _frequent(conn: Connection) -> dict[str, float]:
-    """The statistics' most common lexemes, read at most once a minute per process: they change
-    only when ANALYZE runs, and reading ten thousand of them costs more than a match."""
-    now = time.monotonic()
-    if now - _FREQUENT["at"] > FREQUENT_SECONDS:
-        _FREQUENT["terms"] = repo.common_terms(conn)
-        _FREQUENT["at"] = now
-    return _FREQUENT["terms"]
-
-
-# A population this large moves no lexeme's specificity measurably in a minute: counted at most
-# once a minute per process. A smaller one (a new deployment) is counted on every match.
-LARGE_POPULATION = 1000
-_POPULATION: dict[str, Any] = {"at": float("-inf"), "narratives": 0}
+    return FREQUENT.keep(repo.common_terms(conn)) if FREQUENT.due() else FREQUENT.value
 
 
 def _population(conn: Connection) -> int:
-    """How many narratives can match, for the specificity of a lexeme (count(*) costs ~3 ms at
-    10,000 narratives: a tenth of a match)."""
-    now = time.monotonic()
-    if _POPULATION["narratives"] < LARGE_POPULATION or now - _POPULATION["at"] > FREQUENT_SECONDS:
-        _POPULATION["narratives"] = repo.live_narratives(conn)
-        _POPULATION["at"] = now
-    return _POPULATION["narratives"]
+    return POPULATION.keep(repo.live_narratives(conn)) if POPULATION.due() else POPULATION.value
 
 
 def _fill_texts(conn: Connection, evidence: list[dict[str, Any]]) -> None:
     """The phrases' texts for the evidence shown (the candidates were read without them)."""
-    missing = [item["phrase_id"] for item in evidence if item.get("text") is None]
-    texts = repo.texts(conn, missing) if missing else {}
-    for item in evidence:
-        phrase_id = item.pop("phrase_id", None)
-        if item.get("text") is None:
-            item["text"] = texts.get(phrase_id, "")
-
-
-def _hit(row: dict[str, Any]) -> scoring.Hit:
-    return scoring.Hit(
-        phrase_id=row["phrase_id"],
-        narrative_id=row["narrative_id"],
-        kind=row["kind"],
-        text=row["text"],
-        language=row["language"],
-        sighting_id=row["sighting_id"],
-        size=row["size"],
-        matched=row["matched"],
-        similarity=row["similarity"],
-        terms_held=row["terms_held"],
-    )
+    missing = scoring.phrases_without_text(evidence)
+    scoring.fill_texts(evidence, repo.texts(conn, missing) if missing else {})

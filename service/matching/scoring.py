@@ -26,7 +26,8 @@ certainty whatever the text says (URL_SCORE).
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 KIND_WEIGHT = {"alias": 1.0, "title": 1.0, "quote": 0.9, "keyword": 0.6, "summary": 0.5}
 # Phrasings of the claim itself; keywords and summaries name its topic, which neutral reporting
@@ -61,6 +62,14 @@ class Hit:
     matched: list[str]  # those the text holds
     similarity: float | None = None  # trigram similarity, for short texts
     terms_held: dict[str, int] | None = None  # for trigram hits: each phrase lexeme's narratives
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> "Hit":
+        """A row of the phrase queries (service/repo/match.py), which name the fields alike."""
+        return cls(**{name: row[name] for name in _HIT_FIELDS})
+
+
+_HIT_FIELDS = tuple(f.name for f in fields(Hit))
 
 
 @dataclass
@@ -182,6 +191,19 @@ def _distinct(scored: list[tuple[float, Hit]]) -> list[tuple[float, Hit]]:
             seen |= keys - {None}
             kept.append((value, hit))
     return kept
+
+
+def phrases_without_text(evidence: list[dict]) -> list[int]:
+    """The phrases whose texts the shown evidence still needs (candidates come without)."""
+    return [item["phrase_id"] for item in evidence if item.get("text") is None]
+
+
+def fill_texts(evidence: list[dict], texts: dict[int, str]) -> None:
+    """Put the phrases' texts into the evidence, and drop the phrase ids it carried."""
+    for item in evidence:
+        phrase_id = item.pop("phrase_id", None)
+        if item.get("text") is None:
+            item["text"] = texts.get(phrase_id, "")
 
 
 def _evidence(hit: Hit) -> dict:

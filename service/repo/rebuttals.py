@@ -2,6 +2,7 @@
 commit."""
 
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from psycopg import Connection, sql
@@ -154,10 +155,17 @@ def latest_for(
 ) -> dict[uuid.UUID, list[dict[str, Any]]]:
     """The newest `limit` rebuttals of each narrative, in list_page's shape and order, in one
     statement (a match answers with several narratives' rebuttals)."""
+    rows = conn.execute(_LATEST_FOR, {"ids": narrative_ids, "n": limit}) if narrative_ids else []
+    return by_narrative(narrative_ids, rows)
+
+
+def by_narrative(
+    narrative_ids: list[uuid.UUID], rows: Iterable[dict[str, Any]]
+) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    """_LATEST_FOR's rows, each under the narrative it was read for (that column dropped)."""
     latest: dict[uuid.UUID, list[dict[str, Any]]] = {id_: [] for id_ in narrative_ids}
-    if narrative_ids:
-        for row in conn.execute(_LATEST_FOR, {"ids": narrative_ids, "n": limit}):
-            latest[row.pop("for_narrative")].append(row)
+    for row in rows:
+        latest[row.pop("for_narrative")].append(row)
     return latest
 
 
