@@ -148,3 +148,20 @@ def world(client) -> dict[str, Any]:
         "sighting": create_sighting(client, narrative["slug"]),
         "rebuttal": create_rebuttal(client, [narrative["slug"]]),
     }
+
+
+@pytest.fixture(autouse=True)
+def fresh_match_caches(monkeypatch):
+    """The matcher keeps figures per process for a minute (service.api.match, and its copy in
+    bench.match_flow); tests switch databases within a minute, so each starts with none."""
+    from bench import match_flow
+    from service.api import match
+    from service.matching.periodic import Periodic
+
+    for module in (match, match_flow):
+        monkeypatch.setattr(module, "FREQUENT", Periodic(match.FREQUENT_SECONDS, {}))
+        monkeypatch.setattr(
+            module,
+            "POPULATION",
+            Periodic(match.FREQUENT_SECONDS, 0, always_below=match.LARGE_POPULATION),
+        )

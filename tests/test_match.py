@@ -187,6 +187,29 @@ def test_a_phrase_sharing_too_little_with_the_text_stays_in_the_database(conn, c
     assert "summary" in {hit["kind"] for hit in hits}
 
 
+def test_a_large_population_is_counted_once_a_minute_and_a_small_one_on_every_match(
+    client, conn, crocus, monkeypatch
+):
+    """Mutation: make Periodic.due always true, and the large count is read again at once (the
+    first assertion fails); drop `always_below`, and the small one stays stale (the last)."""
+    from service.api import match as match_api
+    from service.matching.periodic import Periodic
+
+    large = Periodic(60, 0, always_below=1)  # any count here is large
+    monkeypatch.setattr(match_api, "POPULATION", large)
+    before = match_api._population(conn)
+    create_narrative(client, slug="one-more-claim", title="One more claim")
+    assert match_api._population(conn) == before, "counted again within the minute"
+    large.at -= 61
+    assert match_api._population(conn) == before + 1, "counted again a minute later"
+
+    small = Periodic(60, 0, always_below=10**9)
+    monkeypatch.setattr(match_api, "POPULATION", small)
+    before = match_api._population(conn)
+    create_narrative(client, slug="yet-another-claim", title="Yet another claim")
+    assert match_api._population(conn) == before + 1
+
+
 def test_more_of_a_narrative_scores_higher_and_shared_keywords_stay_low(client, crocus):
     weak = match(client, text="Crocus City Hall")
     strong = match(
