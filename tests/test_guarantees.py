@@ -225,3 +225,27 @@ def test_a_connection_broken_under_trust_fails_one_request_and_no_outage_is_decl
             assert fresh.execute("SELECT 1 AS ok").fetchone()["ok"] == 1
     finally:
         database.close()
+
+
+def test_a_connection_is_handed_back_in_the_requests_own_thread_and_lent_again_unchecked(
+    database_url,
+):
+    """Returning a connection stamps it and puts it back before the request ends, so the next
+    borrow takes it at once and without a check. (Mutation: psycopg_pool's `reset` callback
+    for the stamp, which sends every return through the pool's worker thread, and the pool is
+    still empty when the block ends; mutation: no stamp, and the next lend is checked.)"""
+    from service.db import _UNCHECKED, Database
+
+    database = Database(database_url, min_size=1, max_size=1, timeout=3, statement_timeout_ms=5000)
+    database.open()
+    try:
+        database.pool.wait(timeout=5)
+        with database.connection() as first:
+            first.execute("SELECT 1")
+        assert database.pool.get_stats()["pool_available"] == 1
+
+        with database.connection() as again:
+            assert again is first
+            assert getattr(again, _UNCHECKED) is True
+    finally:
+        database.close()
