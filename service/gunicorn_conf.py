@@ -14,6 +14,7 @@ import gunicorn.http.wsgi
 import gunicorn.util
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from service import closing
 from service import config as _config  # not `config`: gunicorn reads that name as a setting
 
 try:
@@ -113,7 +114,9 @@ class _FromTrustedProxy:
     def __call__(self, environ, start_response):
         environ["narratives.heartbeat"] = self.heartbeat
         app = self.behind_proxy if self._trusted(environ.get("REMOTE_ADDR")) else self.app
-        return app(environ, start_response)
+        answer = app(environ, start_response)
+        closing.note_request_read(environ)
+        return answer
 
 
 def on_exit(server) -> None:
@@ -135,3 +138,5 @@ def _problem_error(sock, status_int: int, reason: str, mesg: str) -> None:
 
 
 gunicorn.util.write_error = _problem_error
+# No two-second linger after an answer whose request was read in full (service/closing.py).
+closing.install()

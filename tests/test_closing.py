@@ -1,0 +1,76 @@
+"""How a gunicorn worker lets go of a connection after answering (service/closing.py), against a
+real gunicorn with one sync worker: it serves nobody else while it holds a connection."""
+
+import socket
+import time
+
+import pytest
+
+from tests.live import gunicorn
+
+# gunicorn lingers up to 2 s for the client's close; well under it, well over a local answer.
+UNDER_THE_LINGER = 1.5
+
+
+@pytest.fixture(scope="module")
+def one_worker(migrated_database):
+    with migrated_database("closing") as url, gunicorn(url, workers=1) as live:
+        host, port = live.base_url.removeprefix("http://").split(":")
+        yield host, int(port)
+
+
+def _read_to_end(sock: socket.socket) -> bytes:
+    received = b""
+    while chunk := sock.recv(65536):
+        received += chunk
+    return received
+
+
+def _get(address, path: str = "/healthz") -> socket.socket:
+    sock = socket.create_connection(address, timeout=10)
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: tests\r\n\r\n".encode())
+    return sock
+
+
+def test_a_client_that_keeps_its_socket_open_does_not_hold_the_worker(one_worker):
+    """A request read in full is closed at once: the next client is answered while the first
+    still holds its end open (mutation: gunicorn's two-second linger for every request, and
+    the second client waits it out)."""
+    first = _get(one_worker)
+    assert _read_to_end(first).startswith(b"HTTP/1.1 200 ")
+    try:
+        started = time.monotonic()
+        second = _get(one_worker)
+        second.settimeout(UNDER_THE_LINGER)
+        answer = _read_to_end(second)
+        waited = time.monotonic() - started
+        second.close()
+    finally:
+        first.close()
+
+    assert answer.startswith(b"HTTP/1.1 200 ")
+    assert waited < UNDER_THE_LINGER
+
+
+def test_a_body_left_unread_by_an_early_answer_is_still_taken_in(one_worker):
+    """An early refusal (no key) leaves the body on the socket. The worker keeps gunicorn's
+    linger and reads what the client goes on sending, rather than meeting it with a reset,
+    which would destroy whatever of the answer was still on its way (mutation: close every
+    connection at once, and the client's later writes fail with a reset)."""
+    part = b"x" * 20_000
+    sock = socket.create_connection(one_worker, timeout=10)
+    try:
+        sock.sendall(
+            b"POST /v1/sightings HTTP/1.1\r\nHost: tests\r\nContent-Type: application/json\r\n"
+            + f"Content-Length: {3 * len(part)}\r\n\r\n".encode()
+        )
+        head = sock.recv(65536)  # the refusal, written before any of the body was read
+        for _ in range(3):
+            time.sleep(0.2)  # the worker is closing by now, and so a reset would be back
+            sock.sendall(part)
+        answer = head + _read_to_end(sock)
+    finally:
+        sock.close()
+
+    assert answer.startswith(b"HTTP/1.1 401 ")
+    assert answer.rstrip().endswith(b"}")
