@@ -1,8 +1,8 @@
 """Recording sightings, one or a batch: the rules monitors rely on, apart from HTTP.
 
-Monitors post in bursts and retry; so a batch is validated item by item (a bad item is
-reported, never allowed to sink the others), its narratives are resolved in one query (and held
-against an archive until commit), and its valid items are written with one INSERT in the
+Monitors post in bursts and retry; so a batch is validated item by item (`load`: a bad item
+is reported, never allowed to sink the others), its narratives are resolved in one query (and
+held against an archive until commit), and its valid items are written with one INSERT in the
 caller's transaction. The view (service/api/sightings.py) turns the outcome into a status.
 """
 
@@ -12,6 +12,7 @@ from typing import Any
 import marshmallow as ma
 from psycopg import Connection
 
+from service.domain import sighting_checks
 from service.domain.narratives import refusal
 from service.repo import narratives as narratives_repo
 from service.repo import sightings as repo
@@ -19,6 +20,14 @@ from service.schemas.common import flatten
 from service.schemas.sightings import MAX_BATCH, SightingIn
 
 _ITEM = SightingIn()
+
+
+def load(item: Any) -> dict[str, Any]:
+    """SightingIn's load: plain checks first (service/domain/sighting_checks.py, a fifth of the
+    cost), the schema for whatever they cannot vouch for, so every refusal and its messages
+    are the schema's own. Raises marshmallow.ValidationError."""
+    checked = sighting_checks.values(item)
+    return _ITEM.load(item) if checked is None else sighting_checks.as_loaded(checked)
 
 
 class Invalid(Exception):
@@ -60,7 +69,7 @@ class BatchOutcome:
 def record_one(conn: Connection, body: Any, *, by: str) -> tuple[dict[str, Any], bool]:
     """Validate and store one sighting; returns (the stored sighting, whether it is new)."""
     try:
-        data = _ITEM.load(body)
+        data = load(body)
     except ma.ValidationError as exc:
         raise Invalid(flatten(exc.messages)) from exc
     narratives = narratives_repo.resolve_many(conn, [data["narrative"]])
@@ -80,7 +89,7 @@ def record_batch(conn: Connection, items: list[Any], *, by: str) -> BatchOutcome
     valid: dict[int, dict[str, Any]] = {}
     for index, item in enumerate(items):
         try:
-            valid[index] = _ITEM.load(item)
+            valid[index] = load(item)
         except ma.ValidationError as exc:
             results[index].update(status="invalid", errors=flatten(exc.messages))
     narratives = narratives_repo.resolve_many(
