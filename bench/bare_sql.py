@@ -22,7 +22,7 @@ from service.repo.pages import Page
 
 RESOLVE_MANY = """
         SELECT r.ref, n.id, n.slug, n.status
-          FROM unnest(%(refs)s::text[], %(ids)s::uuid[], %(slugs)s::text[]) AS r (ref, id, slug)
+          FROM unnest(%(refs)b::text[], %(ids)b::uuid[], %(slugs)b::text[]) AS r (ref, id, slug)
           JOIN narratives n ON n.id = r.id OR n.slug = r.slug
            FOR SHARE OF n
         """
@@ -49,7 +49,7 @@ RESOLVE = "SELECT id, slug, status FROM narratives n WHERE id = %(id)s OR slug =
 CLAIM = """
 INSERT INTO sighting_identities (identity, sighting_id)
 SELECT c.identity, c.sighting_id
-  FROM unnest(%(identity)s::uuid[], %(sighting_id)s::uuid[]) AS c (identity, sighting_id)
+  FROM unnest(%(identity)b::uuid[], %(sighting_id)b::uuid[]) AS c (identity, sighting_id)
  ORDER BY c.identity
 ON CONFLICT DO NOTHING
 """
@@ -62,12 +62,12 @@ INSERT INTO sightings (id, narrative_id, observed_at, url, url_normalized, sourc
 SELECT t.id, t.narrative_id, t.observed_at, t.url, t.url_normalized, t.source_name,
        t.source_kind, t.actor_name, t.actor_role, t.quote, t.language, t.country,
        t.external_id, t.confidence, t.reported_in_url, t.reported_in_name, t.content_key, %(by)s
-  FROM unnest(%(id)s::uuid[], %(narrative_id)s::uuid[], %(observed_at)s::timestamptz[],
-              %(url)s::text[], %(url_normalized)s::text[], %(source_name)s::text[],
-              %(source_kind)s::text[], %(actor_name)s::text[], %(actor_role)s::text[],
-              %(quote)s::text[], %(language)s::text[], %(country)s::text[],
-              %(external_id)s::text[], %(confidence)s::real[], %(reported_in_url)s::text[],
-              %(reported_in_name)s::text[], %(content_key)s::text[])
+  FROM unnest(%(id)b::uuid[], %(narrative_id)b::uuid[], %(observed_at)b::timestamptz[],
+              %(url)b::text[], %(url_normalized)b::text[], %(source_name)b::text[],
+              %(source_kind)b::text[], %(actor_name)b::text[], %(actor_role)b::text[],
+              %(quote)b::text[], %(language)b::text[], %(country)b::text[],
+              %(external_id)b::text[], %(confidence)b::real[], %(reported_in_url)b::text[],
+              %(reported_in_name)b::text[], %(content_key)b::text[])
        AS t (id, narrative_id, observed_at, url, url_normalized, source_name, source_kind,
              actor_name, actor_role, quote, language, country, external_id, confidence,
              reported_in_url, reported_in_name, content_key)

@@ -42,7 +42,7 @@ def of(row: Mapping[str, Any], by: str) -> Keys:
 CLAIM = """
 INSERT INTO sighting_identities (identity, sighting_id)
 SELECT c.identity, c.sighting_id
-  FROM unnest(%(identity)s::uuid[], %(sighting_id)s::uuid[]) AS c (identity, sighting_id)
+  FROM unnest(%(identity)b::uuid[], %(sighting_id)b::uuid[]) AS c (identity, sighting_id)
  ORDER BY c.identity
 ON CONFLICT DO NOTHING
 """
@@ -53,14 +53,14 @@ _HOLDERS = """
 SELECT c.identity, c.sighting_id, s.id IS NOT NULL AS stored
   FROM sighting_identities c
   LEFT JOIN sightings s ON s.id = c.sighting_id
- WHERE c.identity = ANY(%(identity)s::uuid[])
+ WHERE c.identity = ANY(%(identity)b::uuid[])
 """
 
 # Claims this writer holds and will not use are freed (sighting_id NULL), or moved to the item
 # that is stored under them. Only its own claims: nothing here waits.
 _SETTLE = """
 WITH f AS (
-    SELECT * FROM unnest(%(identity)s::uuid[], %(sighting_id)s::uuid[]) AS f (identity, sighting_id)
+    SELECT * FROM unnest(%(identity)b::uuid[], %(sighting_id)b::uuid[]) AS f (identity, sighting_id)
 ), freed AS (
     DELETE FROM sighting_identities c USING f
      WHERE c.identity = f.identity AND f.sighting_id IS NULL

@@ -77,7 +77,7 @@ def resolve_many(conn: Connection, refs: list[str]) -> dict[str, dict[str, Any]]
     rows = conn.execute(
         """
         SELECT r.ref, n.id, n.slug, n.status
-          FROM unnest(%(refs)s::text[], %(ids)s::uuid[], %(slugs)s::text[]) AS r (ref, id, slug)
+          FROM unnest(%(refs)b::text[], %(ids)b::uuid[], %(slugs)b::text[]) AS r (ref, id, slug)
           JOIN narratives n ON n.id = r.id OR n.slug = r.slug
            FOR SHARE OF n
         """,

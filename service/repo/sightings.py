@@ -71,12 +71,12 @@ INSERT INTO sightings (id, narrative_id, observed_at, url, url_normalized, sourc
 SELECT t.id, t.narrative_id, t.observed_at, t.url, t.url_normalized, t.source_name,
        t.source_kind, t.actor_name, t.actor_role, t.quote, t.language, t.country,
        t.external_id, t.confidence, t.reported_in_url, t.reported_in_name, t.content_key, %(by)s
-  FROM unnest(%(id)s::uuid[], %(narrative_id)s::uuid[], %(observed_at)s::timestamptz[],
-              %(url)s::text[], %(url_normalized)s::text[], %(source_name)s::text[],
-              %(source_kind)s::text[], %(actor_name)s::text[], %(actor_role)s::text[],
-              %(quote)s::text[], %(language)s::text[], %(country)s::text[],
-              %(external_id)s::text[], %(confidence)s::real[], %(reported_in_url)s::text[],
-              %(reported_in_name)s::text[], %(content_key)s::text[])
+  FROM unnest(%(id)b::uuid[], %(narrative_id)b::uuid[], %(observed_at)b::timestamptz[],
+              %(url)b::text[], %(url_normalized)b::text[], %(source_name)b::text[],
+              %(source_kind)b::text[], %(actor_name)b::text[], %(actor_role)b::text[],
+              %(quote)b::text[], %(language)b::text[], %(country)b::text[],
+              %(external_id)b::text[], %(confidence)b::real[], %(reported_in_url)b::text[],
+              %(reported_in_name)b::text[], %(content_key)b::text[])
        AS t (id, narrative_id, observed_at, url, url_normalized, source_name, source_kind,
              actor_name, actor_role, quote, language, country, external_id, confidence,
              reported_in_url, reported_in_name, content_key)
