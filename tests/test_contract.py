@@ -70,3 +70,19 @@ def test_docs_page_loads_only_local_assets(client):
         asset = client.get(source)
         assert asset.status_code == 200, source
         assert len(asset.data) > 100, source
+
+
+def test_argument_schemas_are_made_once_not_per_request(client, monkeypatch):
+    """`@blp.arguments(SchemaClass)` loads with one instance (mutation: hand webargs the class,
+    and it builds a schema for every request)."""
+    from service.schemas.sightings import SightingQuery
+
+    made = []
+    original = SightingQuery.__init__
+    monkeypatch.setattr(
+        SightingQuery, "__init__", lambda self, *a, **k: made.append(1) or original(self, *a, **k)
+    )
+    for _ in range(3):
+        assert client.get("/v1/sightings?limit=5").status_code == 200
+
+    assert made == []
