@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
             say(f"file: {args.lines:,} lines, {size / 2**20:.1f} MiB")
             log = RESULTS_DIR / f"import-{time.strftime('%Y%m%d-%H%M%S')}.log"
             env = {"ACCESS_LOG": "false", "RATE_LIMIT_PER_MINUTE": "0", "GUNICORN_TIMEOUT": "600"}
-            with servers.gunicorn("service", url, workers=args.workers, log=log, env=env) as s:
+            with servers.serve("service", url, workers=args.workers, log=log, env=env) as s:
                 database.checkpoint(url)
                 elapsed, status, summary = post_file(s.base_url, key, path)
             log.unlink(missing_ok=True)
