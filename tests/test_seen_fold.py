@@ -233,9 +233,9 @@ def test_deltas_committed_while_the_fold_runs_are_kept(committed):
     """A writer commits between the fold's two statements, into a narrative the fold
     recomputes: a later sighting, and the earliest one flagged as a false positive. Its deltas
     stay for the next round, and first and last seen are exact after each fold.
-    Mutation: fold() reads the marked narratives and recomputes them before it deletes the
-    deltas: the DELETE then takes the writer's marked delta, whose removal the recompute did
-    not see, and the flagged sighting stays the first seen."""
+    Mutation: fold() recomputes the marked narratives before it deletes and folds the deltas
+    (the writer commits after its first statement): deltas folded after the recompute bring
+    back the time of the sighting flagged meanwhile as the first seen."""
 
     def connect():
         return psycopg.connect(committed, row_factory=dict_row, autocommit=True)
