@@ -113,13 +113,22 @@ WHERE true ORDER BY k.published_at DESC, k.rebuttal_id DESC LIMIT %(n)s"""
 
 TIMELINE_SPAN = """
         SELECT n.title,
-               (SELECT min(observed_at) FROM sightings
-                 WHERE narrative_id = n.id AND status <> 'false_positive') AS first_seen_at,
-               (SELECT max(observed_at) FROM sightings
-                 WHERE narrative_id = n.id AND status <> 'false_positive') AS last_seen_at
+               CASE WHEN d.seen_stale
+                    THEN (SELECT min(observed_at) FROM sightings
+                           WHERE narrative_id = n.id AND status <> 'false_positive')
+                    ELSE least(t.first_seen_at, d.first_seen_at) END AS first_seen_at,
+               CASE WHEN d.seen_stale
+                    THEN (SELECT max(observed_at) FROM sightings
+                           WHERE narrative_id = n.id AND status <> 'false_positive')
+                    ELSE greatest(t.last_seen_at, d.last_seen_at) END AS last_seen_at
           FROM narratives n
+         CROSS JOIN LATERAL (
+               SELECT min(first_seen_at) AS first_seen_at, max(last_seen_at) AS last_seen_at,
+                      bool_or(seen_stale) AS seen_stale
+                 FROM narrative_sighting_deltas
+                WHERE narrative_id = n.id) d
+          LEFT JOIN narrative_sighting_totals t ON t.narrative_id = n.id
          WHERE n.id = %(id)s
-
 """
 
 TIMELINE_BUCKETS = """

@@ -12,9 +12,11 @@ from service.repo.updates import update_columns
 
 # One narrative as the API shows it, with its derived figures. The counts and first/last seen
 # ignore sightings reviewed as false positives. None of them reads the narrative's sightings:
-# first and last seen are the two ends of an index range, and the count is the folded total
-# plus the deltas ingest appended since (migrations/0013), so the cost stays flat as a
-# narrative gathers sightings, and no write updates a shared counter row.
+# each is its folded total plus the deltas ingest appended since (migrations 0013 and 0018), so
+# the cost stays flat as a narrative gathers sightings, and no write updates a shared row. Only
+# while a pending delta may have narrowed first/last seen (seen_stale: a sighting deleted,
+# moved away, flagged or re-dated) are they the two ends of an index range instead, until the
+# worker's fold recomputes them.
 _SELECT = """
 SELECT n.id, n.slug, n.title, n.summary, n.keywords, n.tags, n.status,
        n.created_at, n.updated_at, n.created_by AS reported_by, n.updated_by,
@@ -31,14 +33,20 @@ SELECT n.id, n.slug, n.title, n.summary, n.keywords, n.tags, n.status,
           FROM narrative_aliases al
          WHERE al.narrative_id = n.id) a ON true
   LEFT JOIN LATERAL (
-        SELECT (SELECT min(si.observed_at) FROM sightings si
-                 WHERE si.narrative_id = n.id AND si.status <> 'false_positive') AS first_seen_at,
-               (SELECT max(si.observed_at) FROM sightings si
-                 WHERE si.narrative_id = n.id AND si.status <> 'false_positive') AS last_seen_at,
-               coalesce((SELECT t.sightings FROM narrative_sighting_totals t
-                          WHERE t.narrative_id = n.id), 0)
-             + coalesce((SELECT sum(d.delta) FROM narrative_sighting_deltas d
-                          WHERE d.narrative_id = n.id), 0) AS sighting_count) s ON true
+        SELECT CASE WHEN d.seen_stale
+                    THEN (SELECT min(si.observed_at) FROM sightings si
+                           WHERE si.narrative_id = n.id AND si.status <> 'false_positive')
+                    ELSE least(t.first_seen_at, d.first_seen_at) END AS first_seen_at,
+               CASE WHEN d.seen_stale
+                    THEN (SELECT max(si.observed_at) FROM sightings si
+                           WHERE si.narrative_id = n.id AND si.status <> 'false_positive')
+                    ELSE greatest(t.last_seen_at, d.last_seen_at) END AS last_seen_at,
+               coalesce(t.sightings, 0) + coalesce(d.delta, 0) AS sighting_count
+          FROM (SELECT sum(dd.delta) AS delta, min(dd.first_seen_at) AS first_seen_at,
+                       max(dd.last_seen_at) AS last_seen_at, bool_or(dd.seen_stale) AS seen_stale
+                  FROM narrative_sighting_deltas dd
+                 WHERE dd.narrative_id = n.id) d
+          LEFT JOIN narrative_sighting_totals t ON t.narrative_id = n.id) s ON true
   LEFT JOIN LATERAL (
         SELECT count(*) AS rebuttal_count
           FROM rebuttal_narratives rn

@@ -1,9 +1,10 @@
 """SQL for timelines and coverage statistics. Functions take a connection first and never commit.
 
-False-positive sightings are never counted. A narrative's sighting count comes from
-narrative_sighting_totals plus the deltas not yet folded into it (migrations/0013_stats.sql), so
-ranking ten thousand narratives never reads their million sightings; everything else is an
-index probe per narrative on (narrative_id, observed_at) WHERE status <> 'false_positive'.
+False-positive sightings are never counted. A narrative's sighting count and its first and last
+seen come from narrative_sighting_totals plus the deltas not yet folded into it (migrations
+0013 and 0018), so ranking ten thousand narratives never reads their million sightings;
+everything else is an index probe per narrative on (narrative_id, observed_at) WHERE status <>
+'false_positive'.
 """
 
 import uuid
@@ -18,15 +19,26 @@ STEPS = {"hour": "1 hour", "day": "24 hours", "week": "168 hours"}
 
 
 def span(conn: Connection, narrative_id: uuid.UUID) -> dict[str, Any] | None:
-    """The narrative's title and its first and last sighting (two index probes)."""
+    """The narrative's title and its first and last sighting: the folded totals and the deltas
+    not yet folded, or two index probes while a delta that may have narrowed them is pending."""
     return conn.execute(
         """
         SELECT n.title,
-               (SELECT min(observed_at) FROM sightings
-                 WHERE narrative_id = n.id AND status <> 'false_positive') AS first_seen_at,
-               (SELECT max(observed_at) FROM sightings
-                 WHERE narrative_id = n.id AND status <> 'false_positive') AS last_seen_at
+               CASE WHEN d.seen_stale
+                    THEN (SELECT min(observed_at) FROM sightings
+                           WHERE narrative_id = n.id AND status <> 'false_positive')
+                    ELSE least(t.first_seen_at, d.first_seen_at) END AS first_seen_at,
+               CASE WHEN d.seen_stale
+                    THEN (SELECT max(observed_at) FROM sightings
+                           WHERE narrative_id = n.id AND status <> 'false_positive')
+                    ELSE greatest(t.last_seen_at, d.last_seen_at) END AS last_seen_at
           FROM narratives n
+         CROSS JOIN LATERAL (
+               SELECT min(first_seen_at) AS first_seen_at, max(last_seen_at) AS last_seen_at,
+                      bool_or(seen_stale) AS seen_stale
+                 FROM narrative_sighting_deltas
+                WHERE narrative_id = n.id) d
+          LEFT JOIN narrative_sighting_totals t ON t.narrative_id = n.id
          WHERE n.id = %(id)s
         """,
         {"id": narrative_id},
@@ -269,22 +281,53 @@ def coverage_overall(
 
 
 def fold(conn: Connection) -> int:
-    """Fold the sighting-count deltas committed so far into the totals; returns how many were
-    folded. Deltas committed meanwhile stay for the next round: DELETE takes only the rows its
-    snapshot sees, and the readers' sum (totals + deltas) is the same before and after."""
+    """Fold the deltas committed so far into the totals; returns how many were folded.
+
+    Deltas committed meanwhile stay for the next round: DELETE takes only the rows its snapshot
+    sees, and the readers' figures (totals + deltas) are the same before and after. Counts add
+    up; first and last seen fold with least and greatest, except for the narratives a folded
+    delta marked seen_stale, which are recomputed from the index by the second statement. Its
+    snapshot is later than the first's (READ COMMITTED), which is safe: a delta committed in
+    between and left for the next round is an addition the recompute already saw (least and
+    greatest of it change nothing) or a removal whose mark sends readers to the index until the
+    next round recomputes again. Two folds at once are serialised by the totals rows the first
+    statement locks until commit."""
     row = conn.execute(
         """
         WITH gone AS (
-            DELETE FROM narrative_sighting_deltas RETURNING narrative_id, delta
+            DELETE FROM narrative_sighting_deltas
+            RETURNING narrative_id, delta, first_seen_at, last_seen_at, seen_stale
         ),
         summed AS (
-            INSERT INTO narrative_sighting_totals AS t (narrative_id, sightings)
-            SELECT narrative_id, sum(delta) FROM gone GROUP BY narrative_id
-            ON CONFLICT (narrative_id) DO UPDATE SET sightings = t.sightings + excluded.sightings
+            INSERT INTO narrative_sighting_totals AS t
+                   (narrative_id, sightings, first_seen_at, last_seen_at)
+            SELECT narrative_id, sum(delta), min(first_seen_at), max(last_seen_at)
+              FROM gone
+             GROUP BY narrative_id
+            ON CONFLICT (narrative_id) DO UPDATE
+               SET sightings = t.sightings + excluded.sightings,
+                   first_seen_at = least(t.first_seen_at, excluded.first_seen_at),
+                   last_seen_at = greatest(t.last_seen_at, excluded.last_seen_at)
         )
-        SELECT count(*) AS folded FROM gone
+        SELECT count(*) AS folded,
+               coalesce(array_agg(DISTINCT narrative_id) FILTER (WHERE seen_stale), '{}') AS stale
+          FROM gone
         """
     ).fetchone()
+    if row["stale"]:
+        conn.execute(
+            """
+            UPDATE narrative_sighting_totals t
+               SET first_seen_at = (SELECT min(s.observed_at) FROM sightings s
+                                     WHERE s.narrative_id = t.narrative_id
+                                       AND s.status <> 'false_positive'),
+                   last_seen_at = (SELECT max(s.observed_at) FROM sightings s
+                                    WHERE s.narrative_id = t.narrative_id
+                                      AND s.status <> 'false_positive')
+             WHERE t.narrative_id = ANY(%(ids)s)
+            """,
+            {"ids": row["stale"]},
+        )
     return row["folded"]
 
 
@@ -296,8 +339,9 @@ def recount(conn: Connection) -> None:
     conn.execute("DELETE FROM narrative_sighting_totals")
     conn.execute(
         """
-        INSERT INTO narrative_sighting_totals (narrative_id, sightings)
-        SELECT narrative_id, count(*) FROM sightings WHERE status <> 'false_positive'
+        INSERT INTO narrative_sighting_totals (narrative_id, sightings, first_seen_at, last_seen_at)
+        SELECT narrative_id, count(*), min(observed_at), max(observed_at)
+          FROM sightings WHERE status <> 'false_positive'
          GROUP BY narrative_id
         """
     )
