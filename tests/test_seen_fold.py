@@ -1,5 +1,5 @@
 """A narrative's first and last seen, folded into the per-narrative totals like its sighting count
-(migrations/0018_seen_totals.sql, service/repo/stats.py `fold`): exact at every moment, before
+(migrations/0019_seen_totals.sql, service/repo/stats.py `fold`): exact at every moment, before
 and after a fold, and read without touching sightings unless a pending delta is marked."""
 
 import uuid
@@ -181,7 +181,7 @@ READS = {
 
 def test_the_reads_do_not_touch_sightings_unless_a_marked_delta_is_pending(client, conn):
     """Mutation: `_SELECT` and span() back to the two probes of sightings_seen_idx per
-    narrative (the code before migration 0018): every read executes them. And the fallback
+    narrative (the code before migration 0019): every read executes them. And the fallback
     itself: with a flagged sighting pending, the reads do probe (exact, per the test above)."""
     narrative = create_narrative(client)
     for day in (2, 9):

@@ -12,7 +12,7 @@ from service.repo.updates import update_columns
 
 # One narrative as the API shows it, with its derived figures. The counts and first/last seen
 # ignore sightings reviewed as false positives. None of them reads the narrative's sightings:
-# each is its folded total plus the deltas ingest appended since (migrations 0013 and 0018), so
+# each is its folded total plus the deltas ingest appended since (migrations 0013 and 0019), so
 # the cost stays flat as a narrative gathers sightings, and no write updates a shared row. Only
 # while a pending delta may have narrowed first/last seen (seen_stale: a sighting deleted,
 # moved away, flagged or re-dated) are they the two ends of an index range instead, until the

@@ -2,7 +2,7 @@
 
 False-positive sightings are never counted. A narrative's sighting count and its first and last
 seen come from narrative_sighting_totals plus the deltas not yet folded into it (migrations
-0013 and 0018), so ranking ten thousand narratives never reads their million sightings;
+0013 and 0019), so ranking ten thousand narratives never reads their million sightings;
 everything else is an index probe per narrative on (narrative_id, observed_at) WHERE status <>
 'false_positive'.
 """
