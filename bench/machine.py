@@ -118,3 +118,15 @@ def wait_until_quiet(roots: list[int], *, within: float, below: float = 0.1) -> 
         share = probe.share()
         if share is None or share < below or time.monotonic() >= deadline:
             return share
+
+
+def rss_mib(pid: int) -> float | None:
+    """A process's resident memory in MiB (VmRSS); None where /proc is missing or it is gone."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None

@@ -296,6 +296,12 @@ def main(argv: list[str] | None = None) -> int:
                             roots=roots,
                         )
                     )
+        memory = _memory(running)
+        header.append(
+            "memory: RSS per worker after the run, the largest of each app's: "
+            + ", ".join(f"{name} {mib:.0f} MiB" for name, mib in memory.items() if mib)
+            + " (target: the service's at most 80 MiB)"
+        )
     shutil.rmtree(log_dir, ignore_errors=True)  # kept only when the run fails
     figures = {
         key: {app: report.best(results) for app, results in apps.items()}
@@ -318,6 +324,7 @@ def main(argv: list[str] | None = None) -> int:
             "postgres": {**facts, "source": source},
             "settings": {**vars(args), "generator": generator_name},
             "data": counts,
+            "memory_mib": memory,
             "seeding_s": seeding,
             "elapsed_s": round(elapsed, 1),
             "paths": {path.key: report.path_document(path, rounds[path.key]) for path in paths},
@@ -326,6 +333,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     say(f"figures: {target.relative_to(RESULTS_DIR.parent.parent)}")
     return 0
+
+
+def _memory(running: dict[str, servers.Server]) -> dict[str, float | None]:
+    """Each app's largest worker RSS (MiB), read once every path has been measured."""
+    return {
+        name: max(
+            (mib for pid in servers.worker_pids(server) if (mib := machine.rss_mib(pid))),
+            default=None,
+        )
+        for name, server in running.items()
+    }
 
 
 def _terminate(signum: int, frame: Any) -> NoReturn:
