@@ -9,13 +9,15 @@ machine), and a client that never closed held the worker for the full two second
 
 Once every byte of a request has been taken off the socket (a request without a body, or one
 whose body the app read to its declared length), nothing the client sent can be left unread.
-Such a connection is half-closed, whatever has already arrived behind the request is drained
+When gunicorn is about to close such a connection (a sync worker always is), it is half-closed, whatever has already arrived behind the request is drained
 without waiting, and it is closed at once. Any other request (a body cut short, chunked, or an
 error before the app returned) keeps gunicorn's wait.
 """
 
+import contextlib
 import socket
 import weakref
+from typing import Any
 
 import gunicorn.util
 from gunicorn.http.body import LengthReader
@@ -24,18 +26,28 @@ _gunicorn_close = gunicorn.util.close_graceful
 _READ_IN_FULL: "weakref.WeakSet[socket.socket]" = weakref.WeakSet()
 
 
-def note_request_read(environ: dict) -> None:
-    """After the app returns: remember the connection if its request has been read in full."""
-    body = environ.get("wsgi.input")
-    reader = getattr(body, "reader", None)
+def note_answered(environ: dict, response: Any) -> None:
+    """gunicorn's post_request hook: mark the connection when gunicorn is about to close it
+    and its request was read in full; unmark it otherwise, so that on a kept-alive connection
+    (gthread) each request decides afresh and no mark outlives the request that earned it."""
     sock = environ.get("gunicorn.socket")
+    if sock is None:
+        return
     if (
-        sock is not None
-        and isinstance(reader, LengthReader)
-        and reader.length == 0
-        and not getattr(body, "failed", True)
+        response is not None
+        and response.should_close()
+        and environ.get("HTTP_VERSION") != "2"  # one socket, many streams: never close early
+        and _read_in_full(environ.get("wsgi.input"))
     ):
         _READ_IN_FULL.add(sock)
+    else:
+        _READ_IN_FULL.discard(sock)
+
+
+def _read_in_full(body: Any) -> bool:
+    """Every declared byte of the body has left the socket (none declared counts)."""
+    reader = getattr(body, "reader", None)
+    return isinstance(reader, LengthReader) and reader.length == 0 and not body.failed
 
 
 def close(sock: socket.socket, timeout: float = 2.0, max_drain: int = 65536) -> None:
@@ -46,6 +58,7 @@ def close(sock: socket.socket, timeout: float = 2.0, max_drain: int = 65536) -> 
     _READ_IN_FULL.discard(sock)
     try:
         sock.shutdown(socket.SHUT_WR)
+        sock.setblocking(False)  # with a timeout set, recv would wait for it even so
         drained = 0
         while drained < max_drain:
             data = sock.recv(65536, socket.MSG_DONTWAIT)
@@ -55,7 +68,8 @@ def close(sock: socket.socket, timeout: float = 2.0, max_drain: int = 65536) -> 
     except OSError:  # nothing more waiting (EAGAIN), or the client has gone
         pass
     finally:
-        sock.close()
+        with contextlib.suppress(OSError):
+            sock.close()
 
 
 def install() -> None:

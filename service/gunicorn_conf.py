@@ -84,6 +84,10 @@ def child_exit(server, worker) -> None:
     multiprocess.mark_process_dead(worker.pid)
 
 
+def post_request(worker, req, environ, resp) -> None:
+    closing.note_answered(environ, resp)
+
+
 def post_worker_init(worker) -> None:
     worker.wsgi = _FromTrustedProxy(worker.wsgi, worker.cfg.forwarded_allow_ips, worker.notify)
 
@@ -114,9 +118,7 @@ class _FromTrustedProxy:
     def __call__(self, environ, start_response):
         environ["narratives.heartbeat"] = self.heartbeat
         app = self.behind_proxy if self._trusted(environ.get("REMOTE_ADDR")) else self.app
-        answer = app(environ, start_response)
-        closing.note_request_read(environ)
-        return answer
+        return app(environ, start_response)
 
 
 def on_exit(server) -> None:

@@ -19,6 +19,17 @@ def one_worker(migrated_database):
         yield host, int(port)
 
 
+@pytest.fixture(scope="module")
+def threaded_worker(migrated_database):
+    """gthread (threads > 1): connections are kept alive, one socket serves many requests."""
+    with (
+        migrated_database("closing_threads") as url,
+        gunicorn(url, workers=1, GUNICORN_THREADS="4") as live,
+    ):
+        host, port = live.base_url.removeprefix("http://").split(":")
+        yield host, int(port)
+
+
 def _read_to_end(sock: socket.socket) -> bytes:
     received = b""
     while chunk := sock.recv(65536):
@@ -52,23 +63,60 @@ def test_a_client_that_keeps_its_socket_open_does_not_hold_the_worker(one_worker
     assert waited < UNDER_THE_LINGER
 
 
+def _send_early_refused_body(sock: socket.socket) -> bytes:
+    """POST a body in three parts that the app refuses (no key) before reading any of it, the
+    parts sent after the refusal is written; returns the whole answer."""
+    part = b"x" * 20_000
+    sock.sendall(
+        b"POST /v1/sightings HTTP/1.1\r\nHost: tests\r\nContent-Type: application/json\r\n"
+        + f"Connection: close\r\nContent-Length: {3 * len(part)}\r\n\r\n".encode()
+    )
+    head = sock.recv(65536)  # the refusal, written before any of the body was read
+    for _ in range(3):
+        time.sleep(0.2)  # the worker is closing by now, and so a reset would be back
+        sock.sendall(part)
+    return head + _read_to_end(sock)
+
+
 def test_a_body_left_unread_by_an_early_answer_is_still_taken_in(one_worker):
     """An early refusal (no key) leaves the body on the socket. The worker keeps gunicorn's
     linger and reads what the client goes on sending, rather than meeting it with a reset,
     which would destroy whatever of the answer was still on its way (mutation: close every
     connection at once, and the client's later writes fail with a reset)."""
-    part = b"x" * 20_000
     sock = socket.create_connection(one_worker, timeout=10)
     try:
-        sock.sendall(
-            b"POST /v1/sightings HTTP/1.1\r\nHost: tests\r\nContent-Type: application/json\r\n"
-            + f"Content-Length: {3 * len(part)}\r\n\r\n".encode()
+        answer = _send_early_refused_body(sock)
+    finally:
+        sock.close()
+
+    assert answer.startswith(b"HTTP/1.1 401 ")
+    assert answer.rstrip().endswith(b"}")
+
+
+def test_a_kept_alive_connections_mark_does_not_outlive_its_request(threaded_worker):
+    """Under gthread one socket serves several requests: a GET read in full, answered and kept
+    alive, must not leave the connection marked for a prompt close, or a later request whose
+    body is left unread is closed on at once (mutation: mark when the app returns, as the first
+    version did, and never unmark: the client's later writes fail with a reset)."""
+    sock = socket.create_connection(threaded_worker, timeout=10)
+    try:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: tests\r\n\r\n")
+        first = b""
+        while b"\r\n\r\n" not in first:
+            first += sock.recv(65536)
+        head, _, body = first.partition(b"\r\n\r\n")
+        length = int(
+            next(
+                line.split(b":")[1]
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            )
         )
-        head = sock.recv(65536)  # the refusal, written before any of the body was read
-        for _ in range(3):
-            time.sleep(0.2)  # the worker is closing by now, and so a reset would be back
-            sock.sendall(part)
-        answer = head + _read_to_end(sock)
+        while len(body) < length:
+            body += sock.recv(65536)
+        assert head.startswith(b"HTTP/1.1 200 ") and b"connection: close" not in head.lower()
+
+        answer = _send_early_refused_body(sock)
     finally:
         sock.close()
 
