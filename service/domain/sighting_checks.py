@@ -4,8 +4,7 @@ thousand (a batch of 500, an NDJSON import of a million lines).
 SightingIn (marshmallow) is the rule. Loading a schema costs about a hundred microseconds a
 sighting, most of a batch's time in Python; these checks cost a fifth of that. They accept only
 what SightingIn accepts, with the same values, and only in the common shapes: whatever they
-cannot vouch for (an invalid sighting, a narrative given as an object, a URL with spaces
-around it) returns None, and the caller loads it with SightingIn, for the verdict and its
+cannot vouch for (an invalid sighting, a narrative given as an object) returns None, and the caller loads it with SightingIn, for the verdict and its
 messages. tests/test_import_lines.py holds the two equal over valid and invalid sightings.
 """
 
