@@ -13,26 +13,16 @@ import re
 from typing import Any
 
 from service.domain import url_limits, urls
+from service.repo import sightings as sightings_repo
 from service.schemas.common import LANGUAGE_PATTERN, MAX_REF, RFC3339
 from service.schemas.sightings import SOURCE_KINDS, SightingIn
 
-# What `values` returns, in this order (an import's staging columns, less its content key).
+# What `values` returns, in this order: the stored columns (service/repo/sightings.py), with the
+# narrative as given rather than its id, and no review status (an import's staging columns,
+# less its content key).
 NAMES = (
     "narrative_ref",
-    "observed_at",
-    "url",
-    "url_normalized",
-    "source_name",
-    "source_kind",
-    "actor_name",
-    "actor_role",
-    "quote",
-    "language",
-    "country",
-    "external_id",
-    "confidence",
-    "reported_in_url",
-    "reported_in_name",
+    *(c for c in sightings_repo.COLUMNS if c not in ("narrative_id", "status")),
 )
 
 FIELDS = frozenset(SightingIn().fields)

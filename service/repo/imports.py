@@ -69,9 +69,8 @@ INSERT INTO sighting_import_claimed (id, claims)
 SELECT sighting_id, count(*) FROM claimed GROUP BY sighting_id
 """
 
-# The lines that claimed all their identities (as many as sighting_identities_of gives them):
-# nothing else can be writing them.
-_INSERT_CLAIMED = """
+# Staged lines into sightings, with their narratives' ids: the head of the two inserts below.
+_INSERT_STAGED = """
 INSERT INTO sightings (id, narrative_id, observed_at, url, url_normalized, source_name,
                        source_kind, actor_name, actor_role, quote, language, country,
                        external_id, confidence, reported_in_url, reported_in_name, content_key,
@@ -81,24 +80,24 @@ SELECT s.id, n.id, s.observed_at, s.url, s.url_normalized, s.source_name,
        s.external_id, s.confidence, s.reported_in_url, s.reported_in_name, s.content_key, %(by)s
   FROM sighting_import s
   JOIN unnest(%(refs)s::text[], %(ids)s::uuid[]) AS n (ref, id) ON n.ref = s.narrative_ref
-  JOIN sighting_import_claimed c ON c.id = s.id
+"""
+
+# The lines that claimed all their identities (as many as sighting_identities_of gives them):
+# nothing else can be writing them.
+_INSERT_CLAIMED = (
+    _INSERT_STAGED
+    + """  JOIN sighting_import_claimed c ON c.id = s.id
  WHERE c.claims = (s.url_normalized IS NOT NULL)::int + (s.content_key IS NOT NULL)::int
                   + (s.external_id IS NOT NULL)::int
 """
+)
 
 # Lines chosen by identities.decide (their claims settled first).
-_INSERT_CHOSEN = """
-INSERT INTO sightings (id, narrative_id, observed_at, url, url_normalized, source_name,
-                       source_kind, actor_name, actor_role, quote, language, country,
-                       external_id, confidence, reported_in_url, reported_in_name, content_key,
-                       reported_by)
-SELECT s.id, n.id, s.observed_at, s.url, s.url_normalized, s.source_name,
-       s.source_kind, s.actor_name, s.actor_role, s.quote, s.language, s.country,
-       s.external_id, s.confidence, s.reported_in_url, s.reported_in_name, s.content_key, %(by)s
-  FROM sighting_import s
-  JOIN unnest(%(refs)s::text[], %(ids)s::uuid[]) AS n (ref, id) ON n.ref = s.narrative_ref
- WHERE s.id = ANY(%(chosen)s::uuid[])
+_INSERT_CHOSEN = (
+    _INSERT_STAGED
+    + """ WHERE s.id = ANY(%(chosen)s::uuid[])
 """
+)
 
 # The lines not stored that hold a claim (to free) or that no stored sighting duplicates (they
 # lost an identity to an earlier line that was not stored either): each with its identities in
