@@ -16,6 +16,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from service import closing
 from service import config as _config  # not `config`: gunicorn reads that name as a setting
+from service.matching import lemmas
 
 try:
     _settings = _config.read()
@@ -89,6 +90,9 @@ def post_request(worker, req, environ, resp) -> None:
 
 
 def post_worker_init(worker) -> None:
+    # The Ukrainian dictionary loads here, before the worker takes a request, not in the first
+    # match or Ukrainian sighting it serves.
+    lemmas.warm()
     worker.wsgi = _FromTrustedProxy(worker.wsgi, worker.cfg.forwarded_allow_ips, worker.notify)
 
 

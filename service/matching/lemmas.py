@@ -115,7 +115,10 @@ _CYRILLIC = re.compile(r"[\u0400-\u04FF]")
 @functools.lru_cache(maxsize=65536)
 def _lemma(word: str) -> str:
     # simplemma looks the word up as written first: "Києві" is Kyiv, "києві" a cue stick.
-    lemma = simplemma.lemmatize(word, lang="uk").lower()
+    # low_memory: the packed dictionary and a sparse index (~9 MiB a worker) rather than a dict
+    # of every form (~60 MiB); an uncached lookup costs ~7 µs instead of ~1, and this cache
+    # absorbs most of them.
+    lemma = simplemma.lemmatize(word, lang="uk", low_memory=True).lower()
     if lemma == word.lower() and len(lemma) > 4:
         for ending in _ENDINGS:
             if lemma.endswith(ending):
@@ -138,5 +141,5 @@ def lemmatize_uk(text: str) -> str:
 
 
 def warm() -> None:
-    """Load the Ukrainian dictionary now (about half a second) rather than in a request."""
+    """Load the Ukrainian dictionary now (a quarter of a second) rather than in a request."""
     _lemma("Київ")
