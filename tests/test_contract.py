@@ -7,6 +7,7 @@ import yaml
 from openapi_spec_validator import validate
 
 from service.api import spec
+from tests import factories
 
 
 def test_committed_openapi_matches_the_code(app):
@@ -72,17 +73,43 @@ def test_docs_page_loads_only_local_assets(client):
         assert len(asset.data) > 100, source
 
 
-def test_argument_schemas_are_made_once_not_per_request(client, monkeypatch):
-    """`@blp.arguments(SchemaClass)` loads with one instance (mutation: hand webargs the class,
-    and it builds a schema for every request)."""
-    from service.schemas.sightings import SightingQuery
+def test_no_schema_is_built_per_request(client, monkeypatch):
+    """Building a marshmallow schema deep-copies its fields and those of its nested schemas:
+    every schema a request loads or dumps with is built once. Mutations that fail this: hand
+    webargs the class in `@blp.arguments` (a query schema per request), or dump a created
+    sighting with `SightingCreated()` (five schemas per POST)."""
+    import marshmallow
+
+    narrative = factories.create_narrative(client)["slug"]
+    requests = [
+        lambda n: client.get("/v1/sightings?limit=5"),
+        lambda n: client.get(f"/v1/narratives/{narrative}/sightings?limit=5"),
+        lambda n: client.post(
+            "/v1/sightings",
+            json=factories.sighting_body(narrative, url=f"https://example.org/one/{n}"),
+        ),
+        lambda n: client.post(
+            "/v1/sightings",
+            json={
+                "sightings": [
+                    factories.sighting_body(narrative, url=f"https://example.org/b/{n}/{i}")
+                    for i in range(3)
+                ]
+            },
+        ),
+    ]
+    for request in requests:  # the first request of a kind may build what it then keeps
+        assert request(0).status_code < 300
 
     made = []
-    original = SightingQuery.__init__
+    original = marshmallow.Schema.__init__
     monkeypatch.setattr(
-        SightingQuery, "__init__", lambda self, *a, **k: made.append(1) or original(self, *a, **k)
+        marshmallow.Schema,
+        "__init__",
+        lambda self, *a, **k: made.append(type(self).__name__) or original(self, *a, **k),
     )
-    for _ in range(3):
-        assert client.get("/v1/sightings?limit=5").status_code == 200
+    for n in (1, 2):
+        for request in requests:
+            assert request(n).status_code < 300
 
     assert made == []

