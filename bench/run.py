@@ -39,6 +39,7 @@ from bench import (
 from bench.load import Load, Result
 from bench.paths import BY_KEY, Path
 from bench.settings import MATCH_BODIES, RESULTS_DIR
+from service import config
 
 # The per-key rate limit still counts every request (its cost is measured) but must not refuse
 # the benchmark's one key per role.
@@ -238,7 +239,10 @@ def main(argv: list[str] | None = None) -> int:
         keys = database.issue_keys(run_url)
         counts = seed.counts(run_url)
         app_env = {**APP_ENV, **dict(pair.split("=", 1) for pair in args.env)}
-        threads = app_env.get("GUNICORN_THREADS", os.environ.get("GUNICORN_THREADS", "1"))
+        threads = app_env.get(
+            "GUNICORN_THREADS",
+            os.environ.get("GUNICORN_THREADS", str(config.Settings.GUNICORN_THREADS)),
+        )
         host = machine.facts()
         busy = machine.busy_fraction()
         header = [

@@ -14,7 +14,11 @@ UNDER_THE_LINGER = 1.5
 
 @pytest.fixture(scope="module")
 def one_worker(migrated_database):
-    with migrated_database("closing") as url, gunicorn(url, workers=1) as live:
+    """The sync worker (threads = 1): it closes every connection after its answer."""
+    with (
+        migrated_database("closing") as url,
+        gunicorn(url, workers=1, GUNICORN_THREADS="1") as live,
+    ):
         host, port = live.base_url.removeprefix("http://").split(":")
         yield host, int(port)
 

@@ -29,8 +29,9 @@ _READ_SIZE = 256 * 1024
 # Rows per COPY statement: each one stays well within the statement timeout, whatever the
 # size of the file.
 _COPY_ROWS = 50_000
-# How often (in lines) the caller's heartbeat is called: gunicorn's sync worker counts a
-# request that sends no heartbeat for GUNICORN_TIMEOUT seconds as stuck.
+# How often (in lines) the caller's heartbeat is called: gunicorn's sync worker
+# (GUNICORN_THREADS=1) counts a request that sends no heartbeat for GUNICORN_TIMEOUT seconds
+# as stuck.
 _HEARTBEAT_LINES = 20_000
 
 
