@@ -10,11 +10,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import psycopg
-from flask import Flask, current_app, g, has_request_context
+from flask import Flask, current_app, g, has_request_context, request
 from psycopg.rows import dict_row
 from psycopg.types.json import set_json_loads
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from service import memory
 from service.web import jsonio
 
 EXTENSION = "narratives.db"
@@ -89,6 +90,12 @@ class Database:
             with self.pool.connection() as conn:
                 lent = conn
                 yield conn
+                if _carried_a_large_body():
+                    # libpq keeps a connection's buffers as large as the largest message it
+                    # has sent or received (a hostile batch: ~7 MiB), for the connection's
+                    # life; one pooled connection per thread each kept that much. Closed here,
+                    # the pool drops it and opens a fresh one when it needs one.
+                    conn.close()
         except PoolTimeout:
             self.unavailable_until = time.monotonic() + FAIL_FAST_SECONDS
             raise
@@ -176,6 +183,12 @@ class _Pool(ConnectionPool):
 
 class DatabaseUnavailable(psycopg.OperationalError):
     """Raised without trying while a recent failure says the database is down (a 503)."""
+
+
+def _carried_a_large_body() -> bool:
+    """Whether this request sent a body large enough to have grown libpq's buffers (a batch of
+    several hundred sightings, or an import streamed in chunks)."""
+    return has_request_context() and memory.large_body(request.environ)
 
 
 def _lost_connection(exc: psycopg.OperationalError) -> bool:

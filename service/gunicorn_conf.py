@@ -14,7 +14,7 @@ import gunicorn.http.wsgi
 import gunicorn.util
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from service import closing
+from service import closing, memory
 from service import config as _config  # not `config`: gunicorn reads that name as a setting
 from service.matching import lemmas
 
@@ -85,8 +85,22 @@ def child_exit(server, worker) -> None:
     multiprocess.mark_process_dead(worker.pid)
 
 
+_trimmer = memory.Trimmer()
+
+
+def pre_request(worker, req) -> None:
+    worker.log.debug("%s %s", req.method, req.path)  # gunicorn's own pre_request, kept
+    _trimmer.started()
+
+
 def post_request(worker, req, environ, resp) -> None:
     closing.note_answered(environ, resp)
+    _trimmer.finished(environ)
+
+
+def post_fork(server, worker) -> None:
+    # Before the worker loads the app, whose pool starts threads.
+    memory.limit_arenas()
 
 
 def post_worker_init(worker) -> None:

@@ -249,3 +249,60 @@ def test_a_connection_is_handed_back_in_the_requests_own_thread_and_lent_again_u
             assert getattr(again, _UNCHECKED) is True
     finally:
         database.close()
+
+
+def test_a_connection_that_carried_a_large_body_is_not_lent_again(database_url):
+    """libpq keeps a connection's buffers as large as the largest message it has carried (about
+    7 MiB for a hostile batch), for its whole life; with a pooled connection per thread, a
+    worker kept each. After a request with a large body its connection is closed, and the pool
+    lends a fresh one; after a small one it is lent again. (Mutation: no close in `_pooled`.)"""
+    from flask import Flask
+
+    from service import memory
+    from service.db import Database
+
+    database = Database(database_url, min_size=1, max_size=1, timeout=3, statement_timeout_ms=5000)
+    database.open()
+    app = Flask(__name__)
+    try:
+        database.pool.wait(timeout=5)
+        small = {"CONTENT_LENGTH": "1000", "REQUEST_METHOD": "POST"}
+        with app.test_request_context(environ_base=small), database.connection() as first:
+            first.execute("SELECT 1")
+        with app.test_request_context(environ_base=small), database.connection() as again:
+            assert again is first
+        large = {"CONTENT_LENGTH": str(memory.LARGE_BODY + 1), "REQUEST_METHOD": "POST"}
+        with app.test_request_context(environ_base=large), database.connection() as heavy:
+            heavy.execute("SELECT 1")
+        assert heavy.closed
+        with database.connection() as fresh:
+            assert fresh is not heavy
+            assert fresh.execute("SELECT 1 AS ok").fetchone()["ok"] == 1
+    finally:
+        database.close()
+
+
+def test_memory_is_trimmed_once_the_worker_is_idle_after_a_large_body():
+    """glibc keeps freed pages; the worker gives them back after a large request, but only when
+    no other request is still in flight (a trim then gives back little), and never for small
+    requests. (Mutations: trim at once whatever is in flight; trim after every request.)"""
+    from service import memory
+
+    trims = []
+    trimmer = memory.Trimmer(trim=trims.append)
+    large = {"CONTENT_LENGTH": str(memory.LARGE_BODY + 1)}
+    chunked = {"HTTP_TRANSFER_ENCODING": "chunked"}
+    small = {"CONTENT_LENGTH": "100"}
+
+    trimmer.started()
+    assert not trimmer.finished(small)
+    trimmer.started()
+    trimmer.started()
+    assert not trimmer.finished(large)  # the other request is still running
+    assert trimmer.finished(small)  # the last one out pays the debt
+    assert trims == [0]
+    trimmer.started()
+    assert trimmer.finished(chunked)  # a streamed body (an import) counts as large
+    trimmer.started()
+    assert not trimmer.finished(small)
+    assert trims == [0, 0]
