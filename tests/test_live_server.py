@@ -196,3 +196,32 @@ def test_one_access_line_per_request_under_gunicorn(live_db):
     assert len(lines) == 5
     assert all('"logger": "narratives.access"' in line for line in lines)
     assert "gunicorn.access" not in output
+
+
+def test_a_request_still_arriving_does_not_hold_the_only_worker(live_db):
+    """The default worker runs several threads (GUNICORN_THREADS, 4): while one request waits on
+    its client, or on PostgreSQL, another is answered. (Mutation: the default back to 1, the
+    sync worker, and the second request waits behind the first until it times out.)"""
+    import socket
+    import time
+
+    key = admin_key(live_db, "live-slow-body")
+    with gunicorn(live_db, workers=1) as live:
+        host, port = live.base_url.removeprefix("http://").split(":")
+        slow = socket.create_connection((host, int(port)), timeout=10)
+        try:
+            slow.sendall(  # a key, so that the view goes on to read the body
+                b"POST /v1/sightings HTTP/1.1\r\nHost: tests\r\nContent-Type: application/json\r\n"
+                b"Authorization: Bearer " + key.encode() + b"\r\nContent-Length: 1000\r\n\r\n{"
+            )
+            time.sleep(0.3)  # the worker has taken it up and waits for the rest of its body
+            started = time.monotonic()
+            answer = http.client.HTTPConnection(host, int(port), timeout=3)
+            answer.request("GET", "/healthz")
+            status = answer.getresponse().status
+            waited = time.monotonic() - started
+            answer.close()
+        finally:
+            slow.close()
+    assert status == 200
+    assert waited < 2, f"the second request waited {waited:.2f} s"
