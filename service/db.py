@@ -10,18 +10,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import psycopg
-from flask import Flask, current_app, g, has_request_context, request
+from flask import Flask, current_app, g, has_request_context
 from psycopg.rows import dict_row
 from psycopg.types.json import set_json_loads
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from service import memory
 from service.web import jsonio
 
 EXTENSION = "narratives.db"
 SESSION_OPTIONS = "-c timezone=UTC -c jit=off"
 FAIL_FAST_SECONDS = 2.0
 _ACTIVE = "_narratives_transaction"
+_RETIRE = "_narratives_retire"
+# Bytes of parameters past which a statement's connection is retired (see `retire`).
+LARGE_MESSAGE = 1024 * 1024
 
 
 class Database:
@@ -90,12 +92,8 @@ class Database:
             with self.pool.connection() as conn:
                 lent = conn
                 yield conn
-                if _carried_a_large_body():
-                    # libpq keeps a connection's buffers as large as the largest message it
-                    # has sent or received (a hostile batch: ~7 MiB), for the connection's
-                    # life; one pooled connection per thread each kept that much. Closed here,
-                    # the pool drops it and opens a fresh one when it needs one.
-                    conn.close()
+                if getattr(conn, _RETIRE, False):
+                    conn.close()  # the pool drops it, and opens a fresh one when it needs one
         except PoolTimeout:
             self.unavailable_until = time.monotonic() + FAIL_FAST_SECONDS
             raise
@@ -185,10 +183,14 @@ class DatabaseUnavailable(psycopg.OperationalError):
     """Raised without trying while a recent failure says the database is down (a 503)."""
 
 
-def _carried_a_large_body() -> bool:
-    """Whether this request sent a body large enough to have grown libpq's buffers (a batch of
-    several hundred sightings, or an import streamed in chunks)."""
-    return has_request_context() and memory.large_body(request.environ)
+def retire(conn: psycopg.Connection) -> None:
+    """Have the pool drop this connection once it is handed back, rather than lend it again.
+
+    libpq keeps a connection's buffers as large as the largest message it has sent or received,
+    for the connection's life: after a batch of a thousand long URLs, about 7 MiB; with a pooled
+    connection per thread, a worker kept that much for each. Whoever sends such a message says
+    so (LARGE_MESSAGE); a connection lent outside the pool (tests) is left alone."""
+    setattr(conn, _RETIRE, True)
 
 
 def _lost_connection(exc: psycopg.OperationalError) -> bool:

@@ -26,8 +26,14 @@ except _config.SettingsError as error:
 bind = _settings.bind
 workers = _settings.WEB_CONCURRENCY
 threads = _settings.GUNICORN_THREADS
-# A request that outlives the statement timeout plus pool wait is stuck; recycle the worker.
+# A sync worker (threads = 1) silent this long is stuck and is replaced. A threaded worker's main
+# thread keeps the heartbeat going whatever its request threads do: their requests are bounded by
+# the statement timeout, the pool wait and the TCP timeouts (service/db.py), not by this.
 timeout = _settings.GUNICORN_TIMEOUT
+# Connections a threaded worker holds at once (kept alive, or queued for a thread): few, so that
+# a busy worker stops accepting and leaves new connections to an idle one. gunicorn's 1,000
+# would let one worker queue hundreds behind four threads while the other sat idle.
+worker_connections = 100
 # Under Docker's 10 s stop timeout, so SIGTERM ends in a clean exit rather than SIGKILL.
 graceful_timeout = _settings.GUNICORN_GRACEFUL_TIMEOUT
 keepalive = _settings.GUNICORN_KEEPALIVE
@@ -94,8 +100,10 @@ def pre_request(worker, req) -> None:
 
 
 def post_request(worker, req, environ, resp) -> None:
-    closing.note_answered(environ, resp)
-    _trimmer.finished(environ)
+    try:
+        closing.note_answered(environ, resp)
+    finally:
+        _trimmer.finished(environ)  # always paired with started(), or no trim would come again
 
 
 def post_fork(server, worker) -> None:

@@ -9,14 +9,14 @@ worker grew from 58 to 175 MiB and stayed there. So:
 - `limit_arenas` (in each worker, before its threads start) caps the heaps at two;
 - a `Trimmer` trims them (`malloc_trim(0)`, which hands every whole free page back, glibc
   2.8 and later) once the worker is idle after a request whose body was large; about a
-  millisecond, paid only then;
-- service/db.py closes the connection such a request used (libpq keeps its buffers as large
-  as the largest message).
+  millisecond, paid only then (under load that never lets the worker go idle, not at all:
+  the trim waits for the lull);
+- a connection that sent a message of more than a mebibyte is closed rather than lent again
+  (service/db.py `retire`; libpq keeps its buffers as large as the largest message).
 
 Together: 90 MiB after the same load. Elsewhere than glibc (musl, macOS) these do nothing."""
 
 import ctypes
-import ctypes.util
 import threading
 from collections.abc import Callable
 
@@ -26,9 +26,9 @@ LARGE_BODY = 256 * 1024
 
 
 def _libc() -> ctypes.CDLL | None:
-    name = ctypes.util.find_library("c")
+    # The process's own symbols, libc's among them: no `find_library`, which runs ldconfig.
     try:
-        return ctypes.CDLL(name) if name else None
+        return ctypes.CDLL(None)
     except OSError:
         return None
 

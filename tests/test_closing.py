@@ -1,5 +1,6 @@
 """How a gunicorn worker lets go of a connection after answering (service/closing.py), against a
-real gunicorn with one sync worker: it serves nobody else while it holds a connection."""
+real gunicorn with one worker, sync or threaded: the thread that closes a connection (the sync
+worker's only one, the threaded worker's main thread) serves nobody while it waits."""
 
 import socket
 import time
@@ -126,3 +127,47 @@ def test_a_kept_alive_connections_mark_does_not_outlive_its_request(threaded_wor
 
     assert answer.startswith(b"HTTP/1.1 401 ")
     assert answer.rstrip().endswith(b"}")
+
+
+@pytest.mark.parametrize("threads", ["4", "1"])
+def test_clients_that_never_close_after_an_unread_body_do_not_stall_the_worker(
+    migrated_database, threads
+):
+    """A body left unread keeps gunicorn's wait for the client to close, but in a background
+    thread, for all such connections at once. gunicorn waits in the thread that closes: six
+    clients that keep their sockets open held one worker for 12 s, and the threaded worker,
+    whose main thread sends the heartbeat, was killed as stuck (mutation: linger in place,
+    gunicorn's close_graceful, and /healthz waits behind them)."""
+    with (
+        migrated_database(f"closing_linger_{threads}") as url,
+        gunicorn(url, workers=1, GUNICORN_THREADS=threads, GUNICORN_TIMEOUT="5") as live,
+    ):
+        host, port = live.base_url.removeprefix("http://").split(":")
+        holders = []
+        try:
+            for _ in range(6):
+                sock = socket.create_connection((host, int(port)), timeout=10)
+                sock.sendall(
+                    b"POST /nope HTTP/1.1\r\nHost: tests\r\nConnection: close\r\n"
+                    b"Content-Type: application/json\r\nContent-Length: 10\r\n\r\n0123456789"
+                )
+                holders.append(sock)
+            time.sleep(0.5)
+            started = time.monotonic()
+            probe = socket.create_connection((host, int(port)), timeout=10)
+            probe.sendall(b"GET /healthz HTTP/1.1\r\nHost: tests\r\nConnection: close\r\n\r\n")
+            probe.settimeout(UNDER_THE_LINGER)
+            answer = _read_to_end(probe)
+            waited = time.monotonic() - started
+            probe.close()
+            # Each holder got its answer, and its connection is closed within gunicorn's two
+            # seconds even though the client never closes.
+            for sock in holders:
+                sock.settimeout(4)
+                assert _read_to_end(sock).startswith(b"HTTP/1.1 404 ")
+        finally:
+            for sock in holders:
+                sock.close()
+        assert "WORKER TIMEOUT" not in live.output()
+    assert answer.startswith(b"HTTP/1.1 200 ")
+    assert waited < UNDER_THE_LINGER

@@ -1,6 +1,7 @@
 """What comments in the code promise, pinned: each test here fails when its mechanism is taken
 out (the mutation each one was checked against is named in its docstring)."""
 
+import datetime
 import json
 import threading
 import uuid
@@ -12,7 +13,7 @@ from flask import Flask
 
 from service import create_app, db
 from service.web.problems import problem
-from tests.factories import narrative_body, sighting_body
+from tests.factories import create_narrative, narrative_body, sighting_body
 from tests.live import admin_key, gunicorn
 from tests.test_operations import fresh_key, make_app  # noqa: F401 - a fixture
 
@@ -251,35 +252,61 @@ def test_a_connection_is_handed_back_in_the_requests_own_thread_and_lent_again_u
         database.close()
 
 
-def test_a_connection_that_carried_a_large_body_is_not_lent_again(database_url):
+def test_a_connection_that_carried_a_large_message_is_not_lent_again(database_url):
     """libpq keeps a connection's buffers as large as the largest message it has carried (about
     7 MiB for a hostile batch), for its whole life; with a pooled connection per thread, a
-    worker kept each. After a request with a large body its connection is closed, and the pool
-    lends a fresh one; after a small one it is lent again. (Mutation: no close in `_pooled`.)"""
-    from flask import Flask
-
-    from service import memory
-    from service.db import Database
-
-    database = Database(database_url, min_size=1, max_size=1, timeout=3, statement_timeout_ms=5000)
+    worker kept each. A connection retired by whoever sent such a message is closed when handed
+    back, and the pool lends a fresh one; any other is lent again. (Mutation: no close in
+    `_pooled`.)"""
+    database = db.Database(
+        database_url, min_size=1, max_size=1, timeout=3, statement_timeout_ms=5000
+    )
     database.open()
-    app = Flask(__name__)
     try:
         database.pool.wait(timeout=5)
-        small = {"CONTENT_LENGTH": "1000", "REQUEST_METHOD": "POST"}
-        with app.test_request_context(environ_base=small), database.connection() as first:
+        with database.connection() as first:
             first.execute("SELECT 1")
-        with app.test_request_context(environ_base=small), database.connection() as again:
+        with database.connection() as again:
             assert again is first
-        large = {"CONTENT_LENGTH": str(memory.LARGE_BODY + 1), "REQUEST_METHOD": "POST"}
-        with app.test_request_context(environ_base=large), database.connection() as heavy:
-            heavy.execute("SELECT 1")
-        assert heavy.closed
+            db.retire(again)
+        assert again.closed
         with database.connection() as fresh:
-            assert fresh is not heavy
+            assert fresh is not again
             assert fresh.execute("SELECT 1 AS ok").fetchone()["ok"] == 1
     finally:
         database.close()
+
+
+def test_a_batch_of_long_urls_retires_its_connection_and_an_ordinary_one_does_not(client, conn):
+    """(Mutation: never retire; or retire after every batch, and each pays a new connection.)"""
+    from service.repo import sightings
+
+    narrative = create_narrative(client)["id"]
+
+    def batch(count: int, url_length: int) -> list[dict]:
+        return [
+            {
+                "narrative_id": narrative,
+                "observed_at": datetime.datetime(2024, 3, 23, tzinfo=datetime.UTC),
+                "url": f"https://example.org/{i}/" + "a" * url_length,
+                "source": {"name": "Channel", "kind": "channel"},
+                "actor": None,
+                "quote": None,
+                "language": "ru",
+                "country": None,
+                "external_id": None,
+                "confidence": None,
+            }
+            for i in range(count)
+        ]
+
+    try:
+        sightings.insert_many(conn, batch(500, 100), by="tests")
+        assert not getattr(conn, db._RETIRE, False)
+        sightings.insert_many(conn, batch(1000, 1200), by="tests")
+        assert getattr(conn, db._RETIRE, False)
+    finally:
+        setattr(conn, db._RETIRE, False)
 
 
 def test_memory_is_trimmed_once_the_worker_is_idle_after_a_large_body():

@@ -8,6 +8,7 @@ from typing import Any
 
 from psycopg import Connection, sql
 
+from service import db
 from service.domain import urls
 from service.repo import identities, pages, phrases
 from service.repo.pages import Keyset, Page
@@ -102,6 +103,8 @@ def insert_many(
     rows = [_columns({"reported_in": None, **item}) for item in items]
     for row in rows:
         row["content_key"] = content_key(row)
+    if sum(map(_text_bytes, rows)) > db.LARGE_MESSAGE:
+        db.retire(conn)
     keys = {index: identities.of(row, by) for index, row in enumerate(rows)}
     results: list[tuple[uuid.UUID, bool] | None] = [None] * len(rows)
     todo = list(range(len(rows)))
@@ -208,6 +211,15 @@ def list_page(conn: Connection, page: Page, **filters: Any) -> list[dict[str, An
     where = [sql.SQL(_FILTERS[name]) for name in given]  # type: ignore[arg-type]
     query, params = pages.query(sql.SQL(_SELECT), where, LIST_ORDER, page)
     return conn.execute(query, {**given, **params}).fetchall()
+
+
+def _text_bytes(row: dict[str, Any]) -> int:
+    """Roughly what a row adds to the INSERT's message: its long texts, twice for the URL."""
+    return (
+        2 * len(row.get("url") or "")
+        + len(row.get("quote") or "")
+        + len(row.get("source_name") or "")
+    )
 
 
 def _columns(data: dict[str, Any]) -> dict[str, Any]:
