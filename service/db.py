@@ -189,7 +189,11 @@ def retire(conn: psycopg.Connection) -> None:
     libpq keeps a connection's buffers as large as the largest message it has sent or received,
     for the connection's life: after a batch of a thousand long URLs, about 7 MiB; with a pooled
     connection per thread, a worker kept that much for each. Whoever sends such a message says
-    so (LARGE_MESSAGE); a connection lent outside the pool (tests) is left alone."""
+    so (LARGE_MESSAGE); a connection lent outside the pool (tests) is left alone.
+
+    The price: the next request starts on a fresh backend, with cold caches and its trigger
+    functions compiled again, about 40 ms on a 450 ms batch of a thousand 1.2 KB URLs (an
+    ordinary batch of a thousand, some 300 KB, never pays it)."""
     setattr(conn, _RETIRE, True)
 
 
