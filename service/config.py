@@ -49,7 +49,7 @@ class Settings:
     PORT: int = _setting(8000, minimum=1)
     BIND: str = ""
     WEB_CONCURRENCY: int = _setting(2, minimum=1)
-    GUNICORN_THREADS: int = _setting(4, minimum=1)
+    GUNICORN_THREADS: int = _setting(1, minimum=1)
     GUNICORN_TIMEOUT: int = _setting(30, minimum=1)
     GUNICORN_GRACEFUL_TIMEOUT: int = _setting(8, minimum=1)
     GUNICORN_KEEPALIVE: int = _setting(5, minimum=0)

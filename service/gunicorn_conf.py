@@ -32,7 +32,7 @@ threads = _settings.GUNICORN_THREADS
 timeout = _settings.GUNICORN_TIMEOUT
 # Connections a threaded worker holds at once (kept alive, or queued for a thread): few, so that
 # a busy worker stops accepting and leaves new connections to an idle one. gunicorn's 1,000
-# would let one worker queue hundreds behind four threads while the other sat idle.
+# would let one worker queue hundreds behind its threads while the other sat idle.
 worker_connections = 100
 # Under Docker's 10 s stop timeout, so SIGTERM ends in a clean exit rather than SIGKILL.
 graceful_timeout = _settings.GUNICORN_GRACEFUL_TIMEOUT

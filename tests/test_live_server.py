@@ -199,14 +199,14 @@ def test_one_access_line_per_request_under_gunicorn(live_db):
 
 
 def test_a_request_still_arriving_does_not_hold_the_only_worker(live_db):
-    """The default worker runs several threads (GUNICORN_THREADS, 4): while one request waits on
-    its client, or on PostgreSQL, another is answered. (Mutation: the default back to 1, the
-    sync worker, and the second request waits behind the first until it times out.)"""
+    """With GUNICORN_THREADS above 1 (gunicorn's gthread worker), while one request waits on its
+    client, or on PostgreSQL, another is answered. (Mutation: the setting not handed to
+    gunicorn, or 1, the sync worker: the second request waits behind the first and times out.)"""
     import socket
     import time
 
     key = admin_key(live_db, "live-slow-body")
-    with gunicorn(live_db, workers=1) as live:
+    with gunicorn(live_db, workers=1, GUNICORN_THREADS="4") as live:
         host, port = live.base_url.removeprefix("http://").split(":")
         slow = socket.create_connection((host, int(port)), timeout=10)
         try:

@@ -1,6 +1,6 @@
 """The nginx in front of gunicorn (deploy/nginx/, docker-compose.yml's `nginx` service), run for
 real: the shipped template rendered as the official image renders it, `nginx -t`, then Debian's
-nginx in front of a real gunicorn with two workers of four threads, as deployed.
+nginx in front of a real gunicorn with two sync workers, as deployed.
 
 Slow and idle clients must not starve the workers behind the proxy (and, as a control, do starve
 them without it); nginx's own errors are problem documents, the app's pass through untouched; the
@@ -152,9 +152,9 @@ def test_slow_clients_do_not_starve_the_workers_behind_the_proxy(stack):
 def test_control_the_same_slow_clients_do_starve_sync_workers_without_the_proxy(
     migrated_database,
 ):
-    """The control, against gunicorn's sync worker (GUNICORN_THREADS=1), which reads one request
-    at a time. The threaded default shrugs these 30 off (its poller waits for their bytes), but
-    not three times as many (measured): the proxy stays the defence as deployed."""
+    """The control, against gunicorn's sync worker (GUNICORN_THREADS=1, the default), which reads
+    one request at a time. A threaded worker shrugs these 30 off (its poller waits for their
+    bytes), but not three times as many (measured): the proxy stays the defence."""
     with (
         migrated_database("proxy_control") as url,
         gunicorn(url, workers=2, GUNICORN_THREADS="1") as app,
