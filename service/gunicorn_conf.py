@@ -14,7 +14,7 @@ import gunicorn.http.wsgi
 import gunicorn.util
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from service import closing, memory
+from service import closing, logs, memory
 from service import config as _config  # not `config`: gunicorn reads that name as a setting
 from service.matching import lemmas
 
@@ -39,6 +39,7 @@ graceful_timeout = _settings.GUNICORN_GRACEFUL_TIMEOUT
 keepalive = _settings.GUNICORN_KEEPALIVE
 preload_app = False
 accesslog = None  # see logconfig_dict: the app writes the access lines
+logger_class = logs.GunicornLogger
 errorlog = "-"
 loglevel = _settings.LOG_LEVEL.lower()
 # Bounded request lines and headers: a client cannot make a worker buffer without limit.

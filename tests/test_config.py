@@ -2,6 +2,7 @@
 bad value stops a process with one line naming the variable."""
 
 import dataclasses
+import os
 import re
 import subprocess
 import sys
@@ -83,3 +84,35 @@ def test_a_process_with_a_bad_setting_stops_with_one_line(argv):
     assert lines == [
         "narratives: bad setting: GUNICORN_TIMEOUT: expected a whole number, got 'two'"
     ]
+
+
+def test_gunicorn_builds_no_access_line_of_its_own():
+    """The app writes the access line; gunicorn's logger must not build one to drop it (its
+    atoms copy every environ variable, per request). Mutation: gunicorn's own Logger as
+    logger_class: the atoms are built."""
+    from datetime import timedelta
+
+    from gunicorn.config import Config
+
+    from service.logs import GunicornLogger
+
+    cfg = Config()
+    cfg.set("accesslog", "-")  # an access log gunicorn would otherwise write
+    logger = GunicornLogger(cfg)
+
+    def built(*_args):
+        raise AssertionError("gunicorn built an access line")
+
+    logger.atoms = built
+    logger.access(None, None, {}, timedelta(0))
+    assert not logger.access_log_enabled
+    # ... and it is the one gunicorn is configured with (in a child: the config module sets up
+    # the metrics directory of the process that imports it).
+    named = subprocess.run(
+        [sys.executable, "-c", "import service.gunicorn_conf as c; print(c.logger_class.__name__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "DATABASE_URL": "postgresql://unused/x"},
+    ).stdout.strip()
+    assert named == GunicornLogger.__name__
