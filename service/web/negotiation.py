@@ -14,6 +14,8 @@ from flask_smorest import abort
 JSON = "application/json"
 # What every route can send: its JSON, or a problem about it.
 _ALWAYS = (JSON, "application/problem+json")
+# What most clients send (curl, browsers' fetch, HTTP libraries): JSON is acceptable, no parsing.
+_PLAIN = frozenset({"*/*", JSON})
 
 
 def negotiate(*offered: str) -> str:
@@ -39,7 +41,8 @@ def negotiates(view: Callable[..., Any]) -> Callable[..., Any]:
 
 def _refuse_unacceptable() -> None:
     """before_request: a JSON-only route asked for something else is a 406, at once."""
-    if not request.headers.get("Accept") or request.endpoint is None:
+    accept = request.headers.get("Accept")
+    if not accept or accept in _PLAIN or request.endpoint is None:
         return
     view = current_app.view_functions.get(request.endpoint)
     view_class = getattr(view, "view_class", None)
