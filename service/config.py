@@ -48,7 +48,7 @@ class Settings:
     # gunicorn
     PORT: int = _setting(8000, minimum=1)
     BIND: str = ""
-    WEB_CONCURRENCY: int = _setting(2, minimum=1)
+    WEB_CONCURRENCY: int = _setting(5, minimum=1)
     GUNICORN_THREADS: int = _setting(1, minimum=1)
     GUNICORN_TIMEOUT: int = _setting(30, minimum=1)
     GUNICORN_GRACEFUL_TIMEOUT: int = _setting(8, minimum=1)
