@@ -90,3 +90,14 @@ def test_the_shortcut_for_normal_bases_gives_the_librarys_key():
         shortcut += bool(urls._NORMAL_BASE.fullmatch(base))
         assert _key(urls.normalize.__wrapped__, url) == _key(_library_key, url), url
     assert shortcut > 100  # the shortcut was taken, not only the library's way
+
+
+def test_the_normalisation_cache_holds_a_batch_and_little_more():
+    """Bounded in bytes as well as entries: at most a few MiB of the longest URLs (a URL and its
+    key), yet a whole batch, so that storage reuses what validation computed. (Mutation: 4,096
+    entries, ~18 MiB; or fewer than a batch.)"""
+    from service.schemas.sightings import MAX_BATCH
+
+    size = urls.normalize.cache_info().maxsize
+    assert size >= MAX_BATCH
+    assert size * 2 * url_limits.MAX_URL <= 5 * 1024 * 1024
