@@ -117,6 +117,7 @@ def post_worker_init(worker) -> None:
     # match or Ukrainian sighting it serves.
     lemmas.warm()
     worker.wsgi = _FromTrustedProxy(worker.wsgi, worker.cfg.forwarded_allow_ips, worker.notify)
+    memory.settle()  # last: what the worker keeps for life is loaded
 
 
 class _FromTrustedProxy:

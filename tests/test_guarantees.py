@@ -333,3 +333,46 @@ def test_memory_is_trimmed_once_the_worker_is_idle_after_a_large_body():
     trimmer.started()
     assert not trimmer.finished(small)
     assert trims == [0, 0]
+
+
+def test_the_trim_first_collects_what_requests_left_in_cycles():
+    """A full collection before the trim (it also empties the free lists), so that memory held
+    only until the next automatic collection goes back too. (Mutation: trim without collecting:
+    the cycle outlives the trim.)"""
+    import gc
+    import weakref
+
+    from service import memory
+
+    class Node:
+        pass
+
+    trimmer = memory.Trimmer(trim=lambda _pad: 0)
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        node = Node()
+        node.itself = node
+        gone = weakref.ref(node)
+        del node
+        trimmer.started()
+        assert trimmer.finished({"CONTENT_LENGTH": str(memory.LARGE_BODY + 1)})
+        assert gone() is None
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def test_a_settled_worker_keeps_what_it_loaded_out_of_collections():
+    """settle() (post_worker_init) freezes what the worker loaded, so a full collection walks
+    only what requests made: ~0.3 ms instead of ~29. (Mutation: no freeze.)"""
+    import gc
+
+    from service import memory
+
+    before = gc.get_freeze_count()
+    memory.settle()
+    try:
+        assert gc.get_freeze_count() > before
+    finally:
+        gc.unfreeze()
