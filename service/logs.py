@@ -50,14 +50,12 @@ class GunicornLogger(Logger):
     """gunicorn's logger without its access line: the app writes its own (service.web.access),
     and gunicorn, once logging is configured by a dict, builds its line's atoms for every request
     (every environ variable among them) before a silenced logger drops it: about 2 % of a
-    worker's time on a page of sightings (py-spy)."""
+    worker's time on a page of sightings (py-spy). gunicorn's `access` and its workers ask this
+    property before building anything."""
 
     @property
     def access_log_enabled(self) -> bool:
         return False
-
-    def access(self, resp, req, environ, request_time) -> None:
-        return
 
 
 def configure(level: str) -> None:

@@ -86,7 +86,7 @@ def test_a_process_with_a_bad_setting_stops_with_one_line(argv):
     ]
 
 
-def test_gunicorn_builds_no_access_line_of_its_own():
+def test_gunicorn_builds_no_access_line_of_its_own(tmp_path):
     """The app writes the access line; gunicorn's logger must not build one to drop it (its
     atoms copy every environ variable, per request). Mutation: gunicorn's own Logger as
     logger_class: the atoms are built."""
@@ -113,6 +113,11 @@ def test_gunicorn_builds_no_access_line_of_its_own():
         capture_output=True,
         text=True,
         check=True,
-        env={**os.environ, "DATABASE_URL": "postgresql://unused/x"},
+        # a metrics directory of the test's, so the child makes no temporary one of its own
+        env={
+            **os.environ,
+            "DATABASE_URL": "postgresql://unused/x",
+            "PROMETHEUS_MULTIPROC_DIR": str(tmp_path),
+        },
     ).stdout.strip()
     assert named == GunicornLogger.__name__
