@@ -16,6 +16,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from service import closing, logs, memory
 from service import config as _config  # not `config`: gunicorn reads that name as a setting
+from service.domain import urls
 from service.matching import lemmas
 
 try:
@@ -92,7 +93,8 @@ def child_exit(server, worker) -> None:
     multiprocess.mark_process_dead(worker.pid)
 
 
-_trimmer = memory.Trimmer()
+# After a large body: the URL cache is emptied (service/memory.py) before the trim.
+_trimmer = memory.Trimmer(forget=(urls.normalize.cache_clear,))
 
 
 def pre_request(worker, req) -> None:
@@ -109,7 +111,7 @@ def post_request(worker, req, environ, resp) -> None:
 
 def post_fork(server, worker) -> None:
     # Before the worker loads the app, whose pool starts threads.
-    memory.limit_arenas()
+    memory.tune_malloc()
 
 
 def post_worker_init(worker) -> None:

@@ -6,11 +6,19 @@ per thread that touched them (glibc makes up to eight per core), behind whatever
 allocation survived above them. Measured with four threads each posting hostile batches, a
 worker grew from 58 to 175 MiB and stayed there. So:
 
-- `limit_arenas` (in each worker, before its threads start) caps the heaps at two;
+- `tune_malloc` (in each worker, before its threads start) caps the heaps at two, and fixes
+  the size above which glibc maps a block of its own (128 KiB) instead of carving it from a
+  heap. glibc raises that threshold to the size of each mapped block that is freed, up to
+  32 MiB, so after one large body every later buffer of the kind (a body, its parse, an
+  answer) was carved from the heaps, and what survived beside it pinned the pages: 2-3 MiB a
+  worker after the hostile batches, for good. A mapped block goes back whole when freed;
 - a `Trimmer` trims them (`malloc_trim(0)`, which hands every whole free page back, glibc
   2.8 and later) once the worker is idle after a request whose body was large; about a
   millisecond, paid only then (under load that never lets the worker go idle, not at all:
-  the trim waits for the lull);
+  the trim waits for the lull). It first empties the caches it is given (`forget`): the URL
+  normalisation cache keeps a batch's URLs for its own second look at them, and after a
+  batch of the longest URLs that is ~4 MiB a worker would otherwise hold until other URLs
+  pushed them out;
 - a connection that sent a message of more than a mebibyte is closed rather than lent again
   (service/db.py `retire`; libpq keeps its buffers as large as the largest message).
 
@@ -28,7 +36,7 @@ every automatic full collection a request triggers."""
 import ctypes
 import gc
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 # A body above this (bytes) is worth a trim after its request: a batch of a few hundred
 # sightings. Small requests never pay for one.
@@ -45,14 +53,20 @@ def _libc() -> ctypes.CDLL | None:
 
 _LIBC = _libc()
 _TRIM = getattr(_LIBC, "malloc_trim", None)
-_M_ARENA_MAX = -8  # glibc's malloc.h
+_M_MMAP_THRESHOLD = -3  # glibc's malloc.h
+_M_ARENA_MAX = -8
 ARENAS = 2
+# glibc's own starting value; setting it, whatever the value, turns its dynamic raising off.
+MMAP_THRESHOLD = 128 * 1024
 
 
-def limit_arenas(count: int = ARENAS) -> bool:
-    """Cap glibc's heaps for this process (call before it starts threads); whether it could."""
+def tune_malloc(arenas: int = ARENAS, mmap_threshold: int = MMAP_THRESHOLD) -> bool:
+    """Cap glibc's heaps and fix its mmap threshold for this process (call before it starts
+    threads); whether it could."""
     mallopt = getattr(_LIBC, "mallopt", None)
-    return bool(mallopt and mallopt(_M_ARENA_MAX, count))
+    if mallopt is None:
+        return False
+    return bool(mallopt(_M_ARENA_MAX, arenas)) and bool(mallopt(_M_MMAP_THRESHOLD, mmap_threshold))
 
 
 def settle() -> None:
@@ -74,10 +88,16 @@ def large_body(environ: dict) -> bool:
 
 class Trimmer:
     """Trims once the worker is idle after a large request. A trim while another request is
-    still building its objects gives back little; the last request out does it instead."""
+    still building its objects gives back little; the last request out does it instead, after
+    emptying the `forget` caches and a full collection."""
 
-    def __init__(self, trim: Callable[[int], int] | None = _TRIM) -> None:
+    def __init__(
+        self,
+        trim: Callable[[int], int] | None = _TRIM,
+        forget: Sequence[Callable[[], None]] = (),
+    ) -> None:
         self._trim = trim
+        self._forget = forget
         self._lock = threading.Lock()
         self._in_flight = 0
         self._owed = False
@@ -95,6 +115,8 @@ class Trimmer:
             if due:
                 self._owed = False
         if due:
+            for empty in self._forget:
+                empty()
             gc.collect()
             self._trim(0)  # type: ignore[misc]
         return due

@@ -82,7 +82,8 @@ _NORMAL_BASE = re.compile(
 
 # Validation and storage both ask, for the same URLs: room for a whole batch (MAX_BATCH, 1,000)
 # keeps that reuse. Not more: a URL may be 2,048 characters, and 4,096 such entries (the URL and
-# its key) held ~18 MiB in every worker for good after a few costly batches.
+# its key) held ~18 MiB in every worker for good after a few costly batches. A worker empties it
+# after each large body, before it trims (service/gunicorn_conf.py, service/memory.py).
 NORMALIZE_CACHE = 1024
 
 
