@@ -2,12 +2,13 @@
 
 run: a database (DATABASE_URL, else an embedded PostgreSQL kept under var/pgdata), migrations,
 demo data, a first admin key if there is none, then gunicorn on 127.0.0.1:8000 and the worker.
-Ctrl-C stops everything it started.
+Ctrl-C, or a SIGTERM (a process manager, `kill`, an IDE's stop button), stops both.
 key: issue another key against the same database.
 """
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -68,6 +69,10 @@ def prepare(url: str) -> None:
 WORKER = [sys.executable, "-m", "service", "worker"]
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def serve(url: str) -> int:
     """gunicorn and the housekeeping worker, as compose runs them, until Ctrl-C."""
     # Loopback only, unless told otherwise: the dev server is no place for the internet.
@@ -75,6 +80,9 @@ def serve(url: str) -> int:
     bind = settings.BIND or f"127.0.0.1:{settings.PORT}"
     print(f"serving on http://{bind}  (docs: http://{bind}/docs; Ctrl-C to stop)", flush=True)
     env = config.environment(DATABASE_URL=url, BIND=bind)
+    # A SIGTERM takes Ctrl-C's way out, through `finally`: Python's default would end this
+    # process alone and leave gunicorn and the worker running, the port still taken.
+    signal.signal(signal.SIGTERM, _interrupt)
     server = subprocess.Popen(GUNICORN, env=env, cwd=ROOT)  # noqa: S603 - fixed argv
     worker = subprocess.Popen(WORKER, env=env, cwd=ROOT)  # noqa: S603 - fixed argv
     try:
@@ -82,11 +90,16 @@ def serve(url: str) -> int:
     except KeyboardInterrupt:
         return 0
     finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not cut this short
         for process in (server, worker):
             if process.poll() is None:
                 process.terminate()
         for process in (server, worker):
-            process.wait(timeout=15)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 def issue_key(url: str, name: str, role: str) -> int:
