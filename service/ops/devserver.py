@@ -70,36 +70,48 @@ WORKER = [sys.executable, "-m", "service", "worker"]
 
 
 def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM (a process manager, `kill`, an IDE's stop button) takes Ctrl-C's way out: Python's
+    default would end this process alone, skipping `serve`'s `finally` and the atexit hook that
+    stops the embedded PostgreSQL, and leave gunicorn holding the port. A second SIGTERM while
+    that way out runs is ignored, so it cannot cut the stopping short."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise KeyboardInterrupt
 
 
 def serve(url: str) -> int:
-    """gunicorn and the housekeeping worker, as compose runs them, until Ctrl-C."""
+    """gunicorn and the housekeeping worker, as compose runs them, until Ctrl-C or SIGTERM."""
     # Loopback only, unless told otherwise: the dev server is no place for the internet.
     settings = config.read()
     bind = settings.BIND or f"127.0.0.1:{settings.PORT}"
     print(f"serving on http://{bind}  (docs: http://{bind}/docs; Ctrl-C to stop)", flush=True)
     env = config.environment(DATABASE_URL=url, BIND=bind)
-    # A SIGTERM takes Ctrl-C's way out, through `finally`: Python's default would end this
-    # process alone and leave gunicorn and the worker running, the port still taken.
-    signal.signal(signal.SIGTERM, _interrupt)
-    server = subprocess.Popen(GUNICORN, env=env, cwd=ROOT)  # noqa: S603 - fixed argv
-    worker = subprocess.Popen(WORKER, env=env, cwd=ROOT)  # noqa: S603 - fixed argv
+    started: list[subprocess.Popen] = []
     try:
-        return server.wait()
+        started.append(subprocess.Popen(GUNICORN, env=env, cwd=ROOT))  # noqa: S603 - fixed argv
+        started.append(subprocess.Popen(WORKER, env=env, cwd=ROOT))  # noqa: S603 - fixed argv
+        return started[0].wait()
     except KeyboardInterrupt:
         return 0
     finally:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not cut this short
-        for process in (server, worker):
+        _stop(started)
+
+
+def _stop(processes: list[subprocess.Popen]) -> None:
+    """Terminate, then wait; kill what outlives 15 s. gunicorn's arbiter, on SIGTERM, stops its
+    own workers first; killed, it leaves them to notice their parent is gone and exit."""
+    previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        for process in processes:
             if process.poll() is None:
                 process.terminate()
-        for process in (server, worker):
+        for process in processes:
             try:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def issue_key(url: str, name: str, role: str) -> int:
@@ -118,11 +130,15 @@ def main(argv: list[str] | None = None) -> int:
     key.add_argument("--name", required=True)
     key.add_argument("--role", required=True, choices=ROLES)
     args = parser.parse_args(argv)
-    url = database_url()
-    if args.command == "key":
-        return issue_key(url, args.name, args.role)
-    prepare(url)
-    return serve(url)
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        url = database_url()
+        if args.command == "key":
+            return issue_key(url, args.name, args.role)
+        prepare(url)
+        return serve(url)
+    except KeyboardInterrupt:  # before serving: starting the database, migrations, demo data
+        return 130
 
 
 if __name__ == "__main__":
