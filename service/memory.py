@@ -13,7 +13,8 @@ worker grew from 58 to 175 MiB and stayed there. So:
   body every later buffer of the kind (a body, its parse, an answer) was carved from the heaps,
   and what survived beside it pinned the pages: 2-3 MiB a worker after the hostile batches, for
   good. (Fixing it also stops glibc raising its trim threshold with it: the heaps' tops go back
-  above 128 KiB free rather than a few MiB, which costs nothing measurable here.);
+  above 128 KiB free rather than a few MiB; no brk or mmap call per request shows for it on
+  small requests, and A/B runs differ within this machine's noise.);
 - a `Trimmer` trims them (`malloc_trim(0)`, which hands every whole free page back, glibc
   2.8 and later) once the worker is idle after a request whose body was large; about a
   millisecond, paid only then (under load that never lets the worker go idle, not at all:
