@@ -21,6 +21,16 @@ from service.web import auth
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def gunicorn_conf_env(metrics: Path) -> dict[str, str]:
+    """The environment of a child that imports service.gunicorn_conf without serving: settings
+    it can read, and a metrics directory of the test's (else the module makes its own)."""
+    return {
+        **os.environ,
+        "DATABASE_URL": "postgresql://unused/x",
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics),
+    }
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

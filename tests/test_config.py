@@ -2,7 +2,6 @@
 bad value stops a process with one line naming the variable."""
 
 import dataclasses
-import os
 import re
 import subprocess
 import sys
@@ -12,6 +11,7 @@ import pytest
 
 from service import config
 from service.ops.devserver import GUNICORN
+from tests.live import gunicorn_conf_env
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = {field.name for field in dataclasses.fields(config.Settings)}
@@ -113,11 +113,6 @@ def test_gunicorn_builds_no_access_line_of_its_own(tmp_path):
         capture_output=True,
         text=True,
         check=True,
-        # a metrics directory of the test's, so the child makes no temporary one of its own
-        env={
-            **os.environ,
-            "DATABASE_URL": "postgresql://unused/x",
-            "PROMETHEUS_MULTIPROC_DIR": str(tmp_path),
-        },
+        env=gunicorn_conf_env(tmp_path),
     ).stdout.strip()
     assert named == GunicornLogger.__name__

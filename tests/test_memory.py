@@ -2,7 +2,6 @@
 it, the caches it empties, glibc's mmap threshold and the frozen start-up objects."""
 
 import ctypes
-import os
 import subprocess
 import sys
 import textwrap
@@ -10,17 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.live import gunicorn_conf_env
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _child_env(metrics: Path) -> dict[str, str]:
-    """For a child that imports gunicorn's config: it reads the settings, and sets up the metrics
-    directory of its process unless given one."""
-    return {
-        **os.environ,
-        "DATABASE_URL": "postgresql://unused/x",
-        "PROMETHEUS_MULTIPROC_DIR": str(metrics),
-    }
 
 
 def test_memory_is_trimmed_once_the_worker_is_idle_after_a_large_body():
@@ -87,7 +78,7 @@ def test_large_blocks_are_mapped_on_their_own_even_after_a_larger_one_was_freed(
     )
     found = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT,
-        env=_child_env(tmp_path),
+        env=gunicorn_conf_env(tmp_path),
     )  # fmt: skip
     assert found.stdout.strip() == "True"
 
@@ -155,6 +146,6 @@ def test_the_workers_trim_empties_the_url_cache(tmp_path):
     )
     found = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT,
-        env=_child_env(tmp_path),
+        env=gunicorn_conf_env(tmp_path),
     )  # fmt: skip
     assert found.stdout.strip() == "0"
