@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from reliability.figures import FIGURES
 from reliability.harness import CHILDREN, ROOT, issue_key
@@ -180,14 +181,11 @@ def _config(
         ("body.sightings[*].narrative", "refs"),
     ):
         lines.append(_kv(name, {"dictionary": dictionary, "probability": half}))
-    # Soft deletes: DELETE archives a narrative and revokes a key, and both stay readable (as do
-    # an archived narrative's sightings and rebuttals); that is the contract, not a use-after-free.
-    for path in (
-        "/v1/narratives/{ref}",
-        "/v1/narratives/{ref}/sightings",
-        "/v1/narratives/{ref}/rebuttals",
-        "/v1/keys/{key_id}",
-    ):
+    # Soft deletes: DELETE archives a narrative and revokes a key, and both stay readable (as does
+    # everything under an archived narrative: its sightings, rebuttals, timeline and exports);
+    # that is the contract, not a use-after-free. Every such path of the spec, so that a new one
+    # is covered without being listed here.
+    for path in _soft_deleted_paths():
         lines += [
             "",
             "[[operations]]",
@@ -207,6 +205,15 @@ def _config(
     if seed is not None:
         lines.insert(0, f"seed = {seed}")
     return "\n".join(lines) + "\n"
+
+
+def _soft_deleted_paths() -> list[str]:
+    paths = yaml.safe_load(SPEC.read_text())["paths"]
+    return [
+        path
+        for path in paths
+        if path.startswith("/v1/narratives/{ref}") or path == "/v1/keys/{key_id}"
+    ]
 
 
 def _kv(key: str, value: Any) -> str:
