@@ -386,7 +386,6 @@ def _match_statements(an_id: uuid.UUID) -> dict[str, tuple[list[str], Callable[[
     m = match_sql
     return {
         "match TERMS": ([m.TERMS], lambda c: match.terms(c, text="a", language="en")),
-        "match COMMON_TERMS": ([m.COMMON_TERMS], lambda c: match.common_terms(c)),
         "match PHRASE_HITS": (
             [m.PHRASE_HITS],
             lambda c: match.phrase_hits(c, terms=["a"], search=["a"]),

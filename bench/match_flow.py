@@ -20,9 +20,9 @@ from psycopg import AsyncConnection, Connection
 
 from bench import match_sql
 from service.api.match import (
-    FREQUENT_SECONDS,
     FUZZY_THRESHOLD,
     LARGE_POPULATION,
+    POPULATION_SECONDS,
     REBUTTALS_PER_MATCH,
     SHORT_TEXT,
 )
@@ -57,7 +57,7 @@ def find(*, text: str, url: str | None, language: str | None, limit: int) -> Flo
         analysed = lemmatize_uk(text) if used == "uk" else text
         found = yield Statement(match_sql.TERMS, {"text": analysed, "language": used}, one=True)
         terms = found["terms"]
-        search, common = pruning.split(terms, (yield from _frequent()))
+        search, common = pruning.split(terms, found["counts"])
         if search:
             hits = yield Statement(
                 match_sql.PHRASE_HITS,
@@ -105,15 +105,7 @@ def find(*, text: str, url: str | None, language: str | None, limit: int) -> Flo
 
 
 # This process's own, as each of the service's processes keeps its own (service.api.match).
-FREQUENT = Periodic(FREQUENT_SECONDS, {})
-POPULATION = Periodic(FREQUENT_SECONDS, 0, always_below=LARGE_POPULATION)
-
-
-def _frequent() -> Flow:
-    if FREQUENT.due():
-        rows = yield Statement(match_sql.COMMON_TERMS)
-        FREQUENT.keep({row["term"]: row["phrases"] for row in rows})
-    return FREQUENT.value
+POPULATION = Periodic(POPULATION_SECONDS, 0, always_below=LARGE_POPULATION)
 
 
 def _population() -> Flow:

@@ -5,17 +5,13 @@ to send verbatim, and the statement that reads the matches' rebuttals (service/r
 changes, copy the new text here (and the flow's parameters, if they changed, into
 bench/match_flow.py)."""
 
-TERMS = "SELECT match_terms(match_config(%(language)s), %(text)s) AS terms"
-
-COMMON_TERMS = """
-        SELECT m.term, m.freq * greatest(c.reltuples, 0) AS phrases
-          FROM pg_stats s
-          JOIN pg_class c ON c.oid = 'narrative_phrases'::regclass
-         CROSS JOIN LATERAL unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs)
-               AS m (term, freq)
-         WHERE s.schemaname = current_schema() AND s.tablename = 'narrative_phrases'
-           AND s.attname = 'terms' AND m.term IS NOT NULL
-        """
+TERMS = """
+SELECT t.terms,
+       coalesce((SELECT json_object_agg(c.term, c.phrases)
+                   FROM narrative_phrase_terms c
+                  WHERE c.term = ANY (t.terms)), '{}') AS counts
+  FROM (SELECT match_terms(match_config(%(language)s), %(text)s) AS terms) t
+"""
 
 # Sent unprepared (prepare=False), as the service sends it.
 PHRASE_HITS = """

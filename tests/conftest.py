@@ -159,9 +159,8 @@ def fresh_match_caches(monkeypatch):
     from service.matching.periodic import Periodic
 
     for module in (match, match_flow):
-        monkeypatch.setattr(module, "FREQUENT", Periodic(match.FREQUENT_SECONDS, {}))
         monkeypatch.setattr(
             module,
             "POPULATION",
-            Periodic(match.FREQUENT_SECONDS, 0, always_below=match.LARGE_POPULATION),
+            Periodic(match.POPULATION_SECONDS, 0, always_below=match.LARGE_POPULATION),
         )

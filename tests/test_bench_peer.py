@@ -307,13 +307,13 @@ _URL = "https://ria.example/2024/01/01/1"
         "text and url",
         "nothing found",
         "neutral",
-        "statistics cached",
+        "population cached",
     ],
 )
 def test_the_match_flow_sends_the_services_statements(seeded, kind, monkeypatch):
     """bench/match_flow.py is find() statement for statement: the same SQL, parameters and
-    preparation, in the same order, and the same answer; with the per-process statistics
-    (common lexemes, the population) read afresh, or cached as for a large catalogue.
+    preparation, in the same order, and the same answer; with the per-process population read
+    afresh, or cached as for a large catalogue.
     Mutation: dropping the flow's `prepare=False`, sending the briefs after the texts, or
     counting the population on every match, fails here."""
     with db.connect(seeded[0]) as conn:
@@ -329,15 +329,14 @@ def test_the_match_flow_sends_the_services_statements(seeded, kind, monkeypatch)
         "text and url": {"text": short, "url": url},
         "nothing found": {"text": "Nothing at all to see here, is there."},
         "neutral": {"text": short, "language": "de"},
-        "statistics cached": {"text": long},
+        "population cached": {"text": long},
     }[kind]
     arguments = {"url": None, "language": None, "limit": 5, **given}
     answers, sent = [], []
     for run, module in ((_service_find, match_api), (_flow_find, match_flow)):
         # Each process's caches, for this test only (the service's serve other tests).
-        at = time.monotonic() if kind == "statistics cached" else float("-inf")
-        monkeypatch.setattr(module, "FREQUENT", Periodic(match_api.FREQUENT_SECONDS, {}, at=at))
-        population = Periodic(match_api.FREQUENT_SECONDS, 5000, match_api.LARGE_POPULATION, at)
+        at = time.monotonic() if kind == "population cached" else float("-inf")
+        population = Periodic(match_api.POPULATION_SECONDS, 5000, match_api.LARGE_POPULATION, at)
         monkeypatch.setattr(module, "POPULATION", population)
         with db.connect(seeded[0]) as conn:
             recording = _Recording(conn)

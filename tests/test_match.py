@@ -177,10 +177,10 @@ def test_a_phrase_sharing_too_little_with_the_text_stays_in_the_database(conn, c
     repo.match's phrase hits, and the first look-up returns the summary."""
     from service.repo import match as repo
 
-    one_word = repo.terms(conn, text="prepared", language="en")
+    one_word, _ = repo.terms(conn, text="prepared", language="en")
     assert repo.phrase_hits(conn, terms=one_word, search=one_word) == []
 
-    most = repo.terms(
+    most, _ = repo.terms(
         conn, text="The attackers fled to a prepared window at the border", language="en"
     )
     hits = repo.phrase_hits(conn, terms=most, search=most)

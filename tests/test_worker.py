@@ -113,7 +113,8 @@ def test_every_job_module_is_known_to_the_worker():
 def test_the_worker_runs_every_registered_job_when_due(worker_db):
     seed_expirable(worker_db)
 
-    worker.run(worker_db, config.read({"WORKER_INTERVAL_SECONDS": "0.1"}), rounds=2)
+    quick = {"WORKER_INTERVAL_SECONDS": "0.1", "MATCH_TERMS_SECONDS": "0.1"}
+    worker.run(worker_db, config.read(quick), rounds=2)
 
     assert remaining(worker_db, "idempotency_keys") == 1
     assert remaining(worker_db, "rate_limit_windows") == 1

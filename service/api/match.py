@@ -23,7 +23,7 @@ SHORT_TEXT = 200
 FUZZY_THRESHOLD = 0.4
 # A link's answer changes only when someone records a sighting: a short private cache is safe.
 CACHE_CONTROL = "private, max-age=60"
-FREQUENT_SECONDS = 60.0
+POPULATION_SECONDS = 60.0
 
 blp = Blueprint(
     "match",
@@ -74,8 +74,8 @@ def find(
     held: dict[str, int] = {}
     if text.strip():
         analysed = lemmatize_uk(text) if used == "uk" else text
-        terms = repo.terms(conn, text=analysed, language=used)
-        search, common = pruning.split(terms, _frequent(conn))
+        terms, counts = repo.terms(conn, text=analysed, language=used)
+        search, common = pruning.split(terms, counts)
         hits = repo.phrase_hits(conn, terms=terms, search=search)
         held = next((hit["held"] for hit in hits if hit["held"] is not None), {})
         if len(text) <= SHORT_TEXT:
@@ -106,18 +106,11 @@ def find(
     }
 
 
-# The statistics' most common lexemes change only when ANALYZE runs, and reading ten thousand of
-# them costs more than a match: read at most once a minute per process.
-FREQUENT = Periodic(FREQUENT_SECONDS, {})
 # How many narratives can match, for the specificity of a lexeme (count(*) costs ~3 ms at 10,000
 # narratives: a tenth of a match). A population this large moves no lexeme's specificity
 # measurably in a minute; a smaller one (a new deployment) is counted on every match.
 LARGE_POPULATION = 1000
-POPULATION = Periodic(FREQUENT_SECONDS, 0, always_below=LARGE_POPULATION)
-
-
-def _frequent(conn: Connection) -> dict[str, float]:
-    return FREQUENT.keep(repo.common_terms(conn)) if FREQUENT.due() else FREQUENT.value
+POPULATION = Periodic(POPULATION_SECONDS, 0, always_below=LARGE_POPULATION)
 
 
 def _population(conn: Connection) -> int:

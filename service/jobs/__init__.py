@@ -19,7 +19,12 @@ from psycopg import Connection
 from service.config import Settings
 
 # Modules whose @job functions the worker runs.
-MODULES = ("service.jobs.housekeeping", "service.jobs.stats", "service.jobs.webhooks")
+MODULES = (
+    "service.jobs.housekeeping",
+    "service.jobs.matching",
+    "service.jobs.stats",
+    "service.jobs.webhooks",
+)
 
 
 @dataclass(frozen=True)

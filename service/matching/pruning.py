@@ -4,16 +4,21 @@ A long text holds lexemes that thousands of phrases share; looking all of those 
 large part of the index for words that are weak evidence anyway. As search engines prune low-IDF
 terms, the text's lexemes are taken rarest first until the phrases they are estimated to pull in
 reach a budget; the commoner ones left over still count when a candidate holds them, but find no
-candidates themselves, and the scorer gives them no weight. The estimates come from the
-statistics ANALYZE keeps (pg_stats' most common elements); a lexeme they do not track is rarer
-than every tracked one and is always looked up.
+candidates themselves, and the scorer gives them no weight. The estimates are the worker's counts
+of a sample of phrases (migrations/0020_phrase_term_counts.sql); a lexeme they do not hold is
+rarer than every counted one and is always looked up.
+
+So the candidates stay near the budget however many phrases there are: at ten million sightings
+a narrative's own words are held by hundreds of quotes each, and are looked up only while the
+budget lasts (the rarest first), where looking up all of them read thousands of phrases.
 """
 
 CANDIDATE_BUDGET = 1000
 
 
-def split(terms: list[str], frequent: dict[str, float], budget: float = CANDIDATE_BUDGET):
+def split(terms: list[str], frequent: dict[str, float], budget: float | None = None):
     """(search, common): the lexemes to look up, and those left over."""
+    budget = CANDIDATE_BUDGET if budget is None else budget
     tracked = sorted((frequent[term], term) for term in terms if term in frequent)
     search = [term for term in terms if term not in frequent]
     common = []

@@ -66,30 +66,36 @@ SELECT p.id AS phrase_id, p.narrative_id, p.kind, p.text, p.language, p.sighting
 """
 
 
-def terms(conn: Connection, *, text: str, language: str) -> list[str]:
+# The text's lexemes and, for those the counts hold (migration 0020), the phrases estimated to
+# hold each: one round trip, an index probe per lexeme.
+_TERMS = """
+SELECT t.terms,
+       coalesce((SELECT json_object_agg(c.term, c.phrases)
+                   FROM narrative_phrase_terms c
+                  WHERE c.term = ANY (t.terms)), '{}') AS counts
+  FROM (SELECT match_terms(match_config(%(language)s), %(text)s) AS terms) t
+"""
+
+
+def terms(conn: Connection, *, text: str, language: str) -> tuple[list[str], dict[str, float]]:
     """The distinct lexemes of `text` (already lemmatised for Ukrainian) analysed in `language`
-    ('en', 'ru', anything else language-neutral), as the phrases' terms are."""
+    ('en', 'ru', anything else language-neutral), as the phrases' terms are; and {lexeme:
+    estimated phrases holding it} for those the counts hold (a lexeme missing is rare)."""
+    row = conn.execute(_TERMS, {"text": text, "language": language}).fetchone()
+    return row["terms"], row["counts"]
+
+
+# Enough phrases that a lexeme held by a few hundred of ten million is seen in the sample a few
+# times; a recount reads about this many rows (about a second and a half at ten million).
+TERM_SAMPLE = 200_000
+
+
+def count_terms(conn: Connection, *, sample: int = TERM_SAMPLE) -> int:
+    """Recount the phrases holding each lexeme, from a sample of about `sample` phrases (all of
+    them when there are fewer); the lexemes kept."""
     return conn.execute(
-        "SELECT match_terms(match_config(%(language)s), %(text)s) AS terms",
-        {"text": text, "language": language},
-    ).fetchone()["terms"]
-
-
-def common_terms(conn: Connection) -> dict[str, float]:
-    """{lexeme: estimated phrases holding it} for the lexemes ANALYZE found most common in
-    phrases (pg_stats' most common elements of `terms`); empty before the first ANALYZE."""
-    rows = conn.execute(
-        """
-        SELECT m.term, m.freq * greatest(c.reltuples, 0) AS phrases
-          FROM pg_stats s
-          JOIN pg_class c ON c.oid = 'narrative_phrases'::regclass
-         CROSS JOIN LATERAL unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs)
-               AS m (term, freq)
-         WHERE s.schemaname = current_schema() AND s.tablename = 'narrative_phrases'
-           AND s.attname = 'terms' AND m.term IS NOT NULL
-        """
-    ).fetchall()
-    return {row["term"]: row["phrases"] for row in rows}
+        "SELECT match_count_terms(%(sample)s) AS kept", {"sample": sample}
+    ).fetchone()["kept"]
 
 
 def phrase_hits(conn: Connection, *, terms: list[str], search: list[str]) -> list[dict[str, Any]]:
