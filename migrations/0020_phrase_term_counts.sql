@@ -29,6 +29,9 @@ DECLARE
     v_percent double precision;
     v_kept    integer;
 BEGIN
+    -- One recount at a time (a worker's and a migration's would both insert every lexeme);
+    -- matchers go on reading the last counts until this one commits.
+    LOCK TABLE narrative_phrase_terms IN SHARE ROW EXCLUSIVE MODE;
     -- reltuples is -1 until the table is first vacuumed or analysed: count then.
     SELECT reltuples INTO v_total FROM pg_class WHERE oid = 'narrative_phrases'::regclass;
     IF v_total < 0 THEN
