@@ -18,39 +18,58 @@ CREATE TABLE narrative_phrase_terms (
     phrases real NOT NULL  -- estimated phrases holding the lexeme
 );
 
--- Replaces the counts with those of a fresh sample of about `p_sample` phrases (a SYSTEM sample:
--- whole pages, read without a full scan), scaled to the table's size; every phrase when the
--- table holds fewer, and then the counts are exact. In a sample, lexemes seen once are left
--- out: their estimate is noise, and a missing lexeme counts as rare. Returns the lexemes kept.
+-- What the last count says of a lexeme it does not hold: the phrases one sighting of it in the
+-- sample stands for (0 when the counts are exact). The matcher takes a missing lexeme to be
+-- held by this many, so that a text of many rare words cannot look them all up.
+CREATE TABLE narrative_phrase_term_sample (
+    single boolean PRIMARY KEY DEFAULT true CHECK (single),
+    unseen real    NOT NULL DEFAULT 0
+);
+INSERT INTO narrative_phrase_term_sample DEFAULT VALUES;
+
+-- Replaces the counts with those of a fresh sample of about `p_sample` phrases, scaled to the
+-- table's size; every phrase when the table holds fewer, and then the counts are exact. The
+-- sample is of rows, not of pages (TABLESAMPLE SYSTEM): ids drawn at random between the lowest
+-- and the highest, looked up in id order. A page holds phrases written together (a narrative's
+-- title, aliases and summary; one batch's quotes), so a page sample sees a lexeme in clumps, and
+-- at ten million phrases it put narratives' own words at four times their count. The cost is
+-- the sample's index probes, whatever the table's size. In a sample, lexemes seen once are left
+-- out: their estimate is noise, and a missing lexeme counts as held by `unseen` phrases. Returns
+-- the lexemes kept.
 CREATE FUNCTION match_count_terms(p_sample integer DEFAULT 200000) RETURNS integer
     LANGUAGE plpgsql AS $$
 DECLARE
-    v_total   double precision;
-    v_percent double precision;
-    v_kept    integer;
+    v_lo    bigint;
+    v_hi    bigint;
+    v_picks bigint[];
+    v_kept  integer;
 BEGIN
     -- One recount at a time (a worker's and a migration's would both insert every lexeme);
     -- matchers go on reading the last counts until this one commits.
     LOCK TABLE narrative_phrase_terms IN SHARE ROW EXCLUSIVE MODE;
-    -- reltuples is -1 until the table is first vacuumed or analysed: count then.
-    SELECT reltuples INTO v_total FROM pg_class WHERE oid = 'narrative_phrases'::regclass;
-    IF v_total < 0 THEN
-        SELECT count(*) INTO v_total FROM narrative_phrases;
-    END IF;
-    v_percent := least(100.0, 100.0 * p_sample / greatest(v_total, 1.0));
     DELETE FROM narrative_phrase_terms;
-    WITH sample AS MATERIALIZED (
-        SELECT terms FROM narrative_phrases TABLESAMPLE SYSTEM (v_percent)
-    ), size AS (
-        SELECT count(*) AS n FROM sample
-    )
-    INSERT INTO narrative_phrase_terms (term, phrases)
-    SELECT t.term,
-           CASE WHEN v_percent >= 100 THEN count(*)
-                ELSE count(*) * greatest(v_total, size.n) / size.n END
-      FROM sample s CROSS JOIN size, unnest(s.terms) AS t (term)
-     GROUP BY t.term, size.n
-    HAVING v_percent >= 100 OR count(*) > 1;
+    SELECT min(id), max(id) INTO v_lo, v_hi FROM narrative_phrases;
+    IF v_hi IS NULL OR v_hi - v_lo < p_sample THEN
+        UPDATE narrative_phrase_term_sample SET unseen = 0;
+        INSERT INTO narrative_phrase_terms (term, phrases)
+        SELECT t.term, count(*)
+          FROM narrative_phrases p, unnest(p.terms) AS t (term)
+         GROUP BY t.term;
+    ELSE
+        -- Ids missing (phrases deleted) are drawn too and find nothing: a lexeme's share of
+        -- the ids drawn, times the ids there are, estimates the phrases holding it.
+        v_picks := ARRAY(SELECT DISTINCT v_lo + floor(random() * (v_hi - v_lo + 1))::bigint
+                           FROM generate_series(1, p_sample)
+                          ORDER BY 1);
+        UPDATE narrative_phrase_term_sample
+           SET unseen = (v_hi - v_lo + 1)::double precision / cardinality(v_picks);
+        INSERT INTO narrative_phrase_terms (term, phrases)
+        SELECT t.term, count(*) * (v_hi - v_lo + 1)::double precision / cardinality(v_picks)
+          FROM narrative_phrases p, unnest(p.terms) AS t (term)
+         WHERE p.id = ANY (v_picks)
+         GROUP BY t.term
+        HAVING count(*) > 1;
+    END IF;
     GET DIAGNOSTICS v_kept = ROW_COUNT;
     RETURN v_kept;
 END

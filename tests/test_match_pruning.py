@@ -11,6 +11,10 @@ from service.repo import match as repo
 from tests.factories import create_narrative
 
 
+def unseen(conn) -> float:
+    return conn.execute("SELECT unseen FROM narrative_phrase_term_sample").fetchone()["unseen"]
+
+
 def counted(conn) -> dict[str, float]:
     rows = conn.execute("SELECT term, phrases FROM narrative_phrase_terms").fetchall()
     return {row["term"]: row["phrases"] for row in rows}
@@ -29,8 +33,18 @@ def test_split_takes_the_rarest_lexemes_until_the_budget_and_every_uncounted_one
 
     search, common = pruning.split(terms, counts, budget=1000)
 
-    assert search == ["border", "window", "ukrainian"]  # uncounted first, then rarest first
+    assert search == ["border", "window", "ukrainian"]  # unestimated first, then rarest first
     assert common == ["crocus", "attack"]  # 40 + 70 + 900 is over the budget
+
+
+def test_split_looks_the_rarest_lexeme_up_past_the_budget_but_not_past_the_ceiling():
+    """Mutation: drop the exception for the rarest, and a text of common words finds nothing;
+    drop the ceiling, and a text of stop words reads millions of phrases."""
+    counts = {"kremlin": 1500.0, "attack": 3000.0}
+    assert pruning.split(["attack", "kremlin"], counts, budget=1000) == (["kremlin"], ["attack"])
+
+    stop_words = {"the": float(pruning.CANDIDATE_CEILING + 1), "and": 1e7}
+    assert pruning.split(["the", "and"], stop_words, budget=1000) == ([], ["the", "and"])
 
 
 def test_below_the_sample_every_lexeme_is_counted_exactly(client, conn):
@@ -41,14 +55,18 @@ def test_below_the_sample_every_lexeme_is_counted_exactly(client, conn):
 
     assert counted(conn) == exact(conn)
     assert kept == len(exact(conn))
+    assert unseen(conn) == 0
+    _, counts = repo.terms(conn, text="Ukrainian window unheard", language="en")
+    assert counts == {"ukrainian": 1, "window": counted(conn)["window"], "unheard": 0}
     assert counted(conn)["window"] >= 3  # two titles and a keyword at least
 
 
 def test_above_the_sample_counts_are_scaled_and_lexemes_seen_once_left_out(client, conn):
     """20,000 phrases, a sample of about 2,000: a lexeme every phrase holds is estimated at
     the table's size, one in every other phrase at about half, and a lexeme of one phrase only
-    is not kept (a missing lexeme counts as rare). Mutation: drop the scaling, and `everywhere`
-    is estimated at the sample's size; drop the HAVING, and the unique lexemes are kept."""
+    is not kept: the matcher takes it to be held by the phrases one sighting stands for, about
+    ten. Mutation: drop the scaling, and `everywhere` is estimated at the sample's size; drop
+    the HAVING, and the unique lexemes are kept; leave `unseen` at 0, and the last fails."""
     narrative = create_narrative(client, slug="many")
     conn.execute(
         """
@@ -65,9 +83,12 @@ def test_above_the_sample_counts_are_scaled_and_lexemes_seen_once_left_out(clien
     repo.count_terms(conn, sample=2000)
 
     counts = counted(conn)
-    assert counts["everywhere"] == pytest.approx(total, rel=0.01)
+    assert counts["everywhere"] == pytest.approx(total, rel=0.05)
     assert counts["half"] == pytest.approx(total / 2, rel=0.2)
     assert not [term for term in counts if term.startswith("unique")]
+    assert total / 2000 <= unseen(conn) <= total / 1800  # 2,000 draws, some the same id
+    _, estimates = repo.terms(conn, text="unique17", language="en")
+    assert estimates == {"unique17": unseen(conn)}
 
 
 def test_a_lexeme_past_the_budget_finds_no_phrases_once_counted(client, conn, monkeypatch):

@@ -66,13 +66,14 @@ SELECT p.id AS phrase_id, p.narrative_id, p.kind, p.text, p.language, p.sighting
 """
 
 
-# The text's lexemes and, for those the counts hold (migration 0020), the phrases estimated to
-# hold each: one round trip, an index probe per lexeme.
+# The text's lexemes and the phrases estimated to hold each (migration 0020): its count, or what
+# the sample says of a lexeme it did not see. One round trip, an index probe per lexeme.
 _TERMS = """
 SELECT t.terms,
-       coalesce((SELECT json_object_agg(c.term, c.phrases)
-                   FROM narrative_phrase_terms c
-                  WHERE c.term = ANY (t.terms)), '{}') AS counts
+       (SELECT coalesce(json_object_agg(w.term, coalesce(c.phrases, s.unseen)), '{}')
+          FROM unnest(t.terms) AS w (term)
+         CROSS JOIN narrative_phrase_term_sample s
+          LEFT JOIN narrative_phrase_terms c ON c.term = w.term) AS counts
   FROM (SELECT match_terms(match_config(%(language)s), %(text)s) AS terms) t
 """
 
@@ -80,7 +81,7 @@ SELECT t.terms,
 def terms(conn: Connection, *, text: str, language: str) -> tuple[list[str], dict[str, float]]:
     """The distinct lexemes of `text` (already lemmatised for Ukrainian) analysed in `language`
     ('en', 'ru', anything else language-neutral), as the phrases' terms are; and {lexeme:
-    estimated phrases holding it} for those the counts hold (a lexeme missing is rare)."""
+    estimated phrases holding it} for each."""
     row = conn.execute(_TERMS, {"text": text, "language": language}).fetchone()
     return row["terms"], row["counts"]
 
