@@ -57,7 +57,7 @@ def find(*, text: str, url: str | None, language: str | None, limit: int) -> Flo
         analysed = lemmatize_uk(text) if used == "uk" else text
         found = yield Statement(match_sql.TERMS, {"text": analysed, "language": used}, one=True)
         terms = found["terms"]
-        search, common = pruning.split(terms, found["counts"])
+        search, common = pruning.split(terms, found["counts"], found["unseen"])
         if search:
             hits = yield Statement(
                 match_sql.PHRASE_HITS,

@@ -7,10 +7,10 @@ bench/match_flow.py)."""
 
 TERMS = """
 SELECT t.terms,
-       (SELECT coalesce(json_object_agg(w.term, coalesce(c.phrases, s.unseen)), '{}')
-          FROM unnest(t.terms) AS w (term)
-         CROSS JOIN narrative_phrase_term_sample s
-          LEFT JOIN narrative_phrase_terms c ON c.term = w.term) AS counts
+       coalesce((SELECT json_object_agg(c.term, c.phrases)
+                   FROM narrative_phrase_terms c
+                  WHERE c.term = ANY (t.terms)), '{}') AS counts,
+       (SELECT unseen FROM narrative_phrase_term_sample) AS unseen
   FROM (SELECT match_terms(match_config(%(language)s), %(text)s) AS terms) t
 """
 

@@ -177,12 +177,12 @@ def test_a_phrase_sharing_too_little_with_the_text_stays_in_the_database(conn, c
     repo.match's phrase hits, and the first look-up returns the summary."""
     from service.repo import match as repo
 
-    one_word, _ = repo.terms(conn, text="prepared", language="en")
+    one_word = repo.terms(conn, text="prepared", language="en").terms
     assert repo.phrase_hits(conn, terms=one_word, search=one_word) == []
 
-    most, _ = repo.terms(
+    most = repo.terms(
         conn, text="The attackers fled to a prepared window at the border", language="en"
-    )
+    ).terms
     hits = repo.phrase_hits(conn, terms=most, search=most)
     assert "summary" in {hit["kind"] for hit in hits}
 

@@ -74,9 +74,9 @@ def find(
     held: dict[str, int] = {}
     if text.strip():
         analysed = lemmatize_uk(text) if used == "uk" else text
-        terms, counts = repo.terms(conn, text=analysed, language=used)
-        search, common = pruning.split(terms, counts)
-        hits = repo.phrase_hits(conn, terms=terms, search=search)
+        found = repo.terms(conn, text=analysed, language=used)
+        search, common = pruning.split(found.terms, found.counts, found.unseen)
+        hits = repo.phrase_hits(conn, terms=found.terms, search=search)
         held = next((hit["held"] for hit in hits if hit["held"] is not None), {})
         if len(text) <= SHORT_TEXT:
             hits += repo.fuzzy_hits(conn, text=text, threshold=FUZZY_THRESHOLD)

@@ -2,6 +2,7 @@
 Functions take a connection first and never commit."""
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from psycopg import Connection
@@ -66,34 +67,43 @@ SELECT p.id AS phrase_id, p.narrative_id, p.kind, p.text, p.language, p.sighting
 """
 
 
-# The text's lexemes and the phrases estimated to hold each (migration 0020): its count, or what
-# the sample says of a lexeme it did not see. One round trip, an index probe per lexeme.
+# The text's lexemes, the phrases estimated to hold those the last count saw, and what that count
+# says of the others (migration 0020). One round trip, an index probe per lexeme.
 _TERMS = """
 SELECT t.terms,
-       (SELECT coalesce(json_object_agg(w.term, coalesce(c.phrases, s.unseen)), '{}')
-          FROM unnest(t.terms) AS w (term)
-         CROSS JOIN narrative_phrase_term_sample s
-          LEFT JOIN narrative_phrase_terms c ON c.term = w.term) AS counts
+       coalesce((SELECT json_object_agg(c.term, c.phrases)
+                   FROM narrative_phrase_terms c
+                  WHERE c.term = ANY (t.terms)), '{}') AS counts,
+       (SELECT unseen FROM narrative_phrase_term_sample) AS unseen
   FROM (SELECT match_terms(match_config(%(language)s), %(text)s) AS terms) t
 """
 
 
-def terms(conn: Connection, *, text: str, language: str) -> tuple[list[str], dict[str, float]]:
+@dataclass(frozen=True)
+class Terms:
+    terms: list[str]  # the text's distinct lexemes
+    counts: dict[str, float]  # {lexeme: estimated phrases holding it}, for those counted
+    unseen: float  # what a lexeme missing from `counts` is held by at most, about; 0: by none
+
+
+def terms(conn: Connection, *, text: str, language: str) -> Terms:
     """The distinct lexemes of `text` (already lemmatised for Ukrainian) analysed in `language`
-    ('en', 'ru', anything else language-neutral), as the phrases' terms are; and {lexeme:
-    estimated phrases holding it} for each."""
+    ('en', 'ru', anything else language-neutral), as the phrases' terms are, with their counts."""
     row = conn.execute(_TERMS, {"text": text, "language": language}).fetchone()
-    return row["terms"], row["counts"]
+    return Terms(row["terms"], row["counts"], row["unseen"])
 
 
 # Enough phrases that a lexeme held by a few hundred of ten million is seen in the sample a few
-# times; a recount reads about this many rows (about a second and a half at ten million).
+# times. A recount reads about this many phrases, each on a page of its own: 2-3 s at ten million
+# on the bench machine, which is why the worker recounts every half hour by default.
 TERM_SAMPLE = 200_000
 
 
 def count_terms(conn: Connection, *, sample: int = TERM_SAMPLE) -> int:
     """Recount the phrases holding each lexeme, from a sample of about `sample` phrases (all of
-    them when there are fewer); the lexemes kept."""
+    them when there are no more); the lexemes kept. Gives up after a few seconds' wait for
+    another recount, rather than holding a worker's round."""
+    conn.execute("SET LOCAL lock_timeout = '5s'")
     return conn.execute(
         "SELECT match_count_terms(%(sample)s) AS kept", {"sample": sample}
     ).fetchone()["kept"]
