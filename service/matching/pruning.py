@@ -37,11 +37,10 @@ def split(
     rare = sorted((term for term in terms if term not in counts), key=lambda t: (-len(t), t))
     kept = MAX_UNSEEN if unseen > 0 else len(rare)
     search, common = rare[:kept], rare[kept:]
-    counted = bool(search)
     spent = 0.0
     for phrases, term in sorted((counts[term], term) for term in terms if term in counts):
         spent += phrases
-        rarest = not counted and phrases <= CANDIDATE_CEILING
+        # Nothing looked up yet: this is the rarest (the commoner ones past the ceiling too).
+        rarest = not search and phrases <= CANDIDATE_CEILING
         (search if spent <= budget or rarest else common).append(term)
-        counted = True
     return search, common
