@@ -7,7 +7,10 @@ Measures, on one database, end to end through the service under gunicorn:
   COPY    the same N rows, given new identities, COPY'd straight into `sightings` (its indexes,
           constraints and triggers included) from bytes prepared beforehand, in one transaction:
           what PostgreSQL itself needs, with no parsing, checking or deduplication;
-and prints both rates and their ratio. Nothing here asserts a time.
+  quotes  the imported quotes' matching phrases, which the insert queues for the worker
+          (migrations/0021): built afterwards as the worker's job builds them, one short
+          transaction at a time, on one connection: quotes/s, and import and build end to end;
+and prints the rates and the import / COPY ratio. Nothing here asserts a time.
 
 The database follows bench/database.py: the server of BENCH_DATABASE_URL, DATABASE_URL, or the
 embedded one; a copy of the seeded `narratives_bench` when it exists (so `sightings` holds its
@@ -27,11 +30,13 @@ from urllib.parse import urlsplit
 
 import psycopg
 from psycopg import sql
+from psycopg.rows import dict_row
 
 from bench import bodies, database, servers
 from bench.seed import NARRATIVES
 from bench.settings import DB_PREFIX, MONITOR_KEY_NAME, RESULTS_DIR, SEED_DB
 from service.ops import embedded, migrate
+from service.repo import phrases
 
 DB = f"{DB_PREFIX}narratives_bench_import"
 _COLUMNS = (
@@ -136,6 +141,20 @@ def raw_copy(url: str) -> tuple[float, int]:
     return elapsed, rows
 
 
+def build_quotes(url: str) -> tuple[float, int]:
+    """Build every queued quote as the worker does; (seconds, quotes built)."""
+    built = 0
+    with psycopg.connect(url, row_factory=dict_row, autocommit=True) as conn:
+        started = time.perf_counter()
+        while True:
+            with conn.transaction():
+                done = phrases.build_quotes(conn)
+            if not done:
+                break
+            built += done
+        return time.perf_counter() - started, built
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=200_000)
@@ -160,9 +179,15 @@ def main(argv: list[str] | None = None) -> int:
         if status != 200 or summary.get("created") != args.lines:
             say(f"the import did not store every line: {status} {summary}")
             return 1
+        build_elapsed, built = build_quotes(url)
         copy_elapsed, rows = raw_copy(url)
         imported, copied = args.lines / elapsed, rows / copy_elapsed
         say(f"import: {args.lines:,} sightings in {elapsed:.2f} s = {imported:,.0f} sightings/s")
+        say(
+            f"quotes: {built:,} made matchable in {build_elapsed:.2f} s more"
+            f" = {built / build_elapsed:,.0f} quotes/s;"
+            f" import and quotes: {args.lines / (elapsed + build_elapsed):,.0f} sightings/s"
+        )
         say(f"COPY:   {rows:,} sightings in {copy_elapsed:.2f} s = {copied:,.0f} sightings/s")
         say(f"import / COPY: {imported / copied:.2f}")
     finally:

@@ -58,6 +58,7 @@ class Settings:
     WORKER_INTERVAL_SECONDS: float = _setting(60.0, minimum=0.1)
     IDEMPOTENCY_TTL_HOURS: int = _setting(24, minimum=1)
     MATCH_TERMS_SECONDS: float = _setting(1800.0, minimum=1)
+    MATCH_QUOTES_SECONDS: float = _setting(1.0, minimum=0.05)
     WORKER_METRICS_PORT: int = _setting(0, minimum=0)
     # Webhooks (delivered by the worker)
     WEBHOOK_POLL_SECONDS: float = _setting(1.0, minimum=0.05)

@@ -4,6 +4,7 @@
 
 import pytest
 
+from service.repo import phrases
 from tests.factories import create_narrative, create_rebuttal, create_sighting
 
 
@@ -132,13 +133,14 @@ def test_archived_narratives_never_match(client, crocus):
     assert "ukrainian-window" not in scores(result)
 
 
-def test_false_positive_sightings_never_match(client, crocus):
+def test_false_positive_sightings_never_match(client, conn, crocus):
     sighting = create_sighting(
         client,
         "false-flag",
         url="https://outlet.example/a/3",
         quote="Бенкендорф лично руководил операцией под Красногорском",
     )
+    phrases.build_quotes(conn)  # the worker's part
     text = "Бенкендорф лично руководил операцией под Красногорском"
     assert scores(match(client, text=text)).get("false-flag", 0) >= 0.5
 
@@ -148,10 +150,11 @@ def test_false_positive_sightings_never_match(client, crocus):
     assert "false-flag" not in scores(match(client, text=text, url="https://outlet.example/a/3"))
 
 
-def test_quote_evidence_names_its_sighting(client, crocus):
+def test_quote_evidence_names_its_sighting(client, conn, crocus):
     sighting = create_sighting(
         client, "false-flag", quote="Бенкендорф лично руководил операцией под Красногорском"
     )
+    phrases.build_quotes(conn)
 
     result = match(client, text="Говорят, Бенкендорф лично руководил операцией под Красногорском.")
 
@@ -239,13 +242,14 @@ def test_language_hint_is_used_and_an_unusable_one_falls_back_to_neutral(client,
     assert match(client, text="Ukrainian window", language="de")["language"] == "und"
 
 
-def test_a_ukrainian_quote_is_lemmatised_when_its_sighting_is_recorded(client, crocus):
+def test_a_ukrainian_quote_is_lemmatised_when_its_phrase_is_built(client, conn, crocus):
     sighting = create_sighting(
         client,
         "false-flag",
         language="uk",
         quote="Терористи отримали гроші від українських посередників у криптовалюті",
     )
+    phrases.build_quotes(conn)
     # Other forms of the same words, in a text too long for trigrams to stand in.
     text = (
         "За версією слідства, кожен терорист нібито отримав гроші від українського посередника "

@@ -1,13 +1,42 @@
-"""Matching: recount how many phrases hold each lexeme, which the matcher prunes a text's
-lexemes by (migrations/0020_phrase_term_counts.sql, service/matching/pruning.py)."""
+"""Matching's upkeep: build the phrases of new sightings' quotes, which their insert queued
+(migrations/0021_quote_phrases_queued.sql), and recount how many phrases hold each lexeme, which
+the matcher prunes a text's lexemes by (migrations/0020_phrase_term_counts.sql,
+service/matching/pruning.py)."""
 
+import time
 from typing import Any
 
+from prometheus_client import Gauge
 from psycopg import Connection
 
 from service.config import Settings
 from service.jobs import job
-from service.repo import match
+from service.repo import match, phrases
+
+ROUND_SECONDS = 5.0  # a round ends after this, so SIGTERM and other jobs are not kept waiting
+
+QUEUED = Gauge("narratives_match_quotes_queued", "Sightings whose quote is not matchable yet.")
+OLDEST = Gauge(
+    "narratives_match_quotes_oldest_seconds", "Age of the oldest quote waiting to be matchable."
+)
+
+
+@job("match-quotes", every=lambda settings: settings.MATCH_QUOTES_SECONDS, exclusive=False)
+def build_quotes(conn: Connection, settings: Settings) -> dict[str, Any]:
+    """Build queued quotes' phrases, a short transaction at a time, until none is left or the
+    round's time is up. Every worker may run it at once: each claims its own queue rows."""
+    built = 0
+    ends = time.monotonic() + ROUND_SECONDS
+    while time.monotonic() < ends:
+        with conn.transaction():
+            done = phrases.build_quotes(conn)
+        if not done:
+            break
+        built += done
+    queued = phrases.queued_quotes(conn)
+    QUEUED.set(queued["sightings"])
+    OLDEST.set(queued["age"])
+    return {"quotes": built} if built else {}
 
 
 @job("match-term-counts", every=lambda settings: settings.MATCH_TERMS_SECONDS)

@@ -111,8 +111,6 @@ def insert_many(
     for _ in range(_ATTEMPTS):
         todo = _insert_round(conn, rows, keys, todo, results, by)
         if not todo:
-            if any(row["quote"] and phrases.needs_lemmas(row["language"]) for row in rows):
-                phrases.lemmatize_pending(conn)
             return results  # type: ignore[return-value]
     raise RuntimeError("sightings kept conflicting with rows that vanished; retry the request")
 

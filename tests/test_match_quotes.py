@@ -1,0 +1,201 @@
+"""New sightings' quotes are queued by their insert and made matchable by the worker
+(migrations/0021_quote_phrases_queued.sql, service/repo/phrases.build_quotes)."""
+
+
+
+import threading
+import time
+
+import psycopg
+import pytest
+from psycopg.rows import dict_row
+
+from service import config
+from service.jobs import matching as jobs
+from service.repo import phrases
+from tests.factories import create_narrative, create_sighting
+
+QUOTE = "Бенкендорф лично руководил операцией под Красногорском"
+
+
+def quote_phrases(conn, sighting_id) -> list[str]:
+    rows = conn.execute(
+        "SELECT text FROM narrative_phrases WHERE sighting_id = %(id)s ORDER BY id",
+        {"id": sighting_id},
+    ).fetchall()
+    return [row["text"] for row in rows]
+
+
+def queued(conn) -> int:
+    return phrases.queued_quotes(conn)["sightings"]
+
+
+def matched(client, text: str) -> list[str]:
+    response = client.post("/v1/match", json={"text": text})
+    assert response.status_code == 200, response.get_json()
+    return [m["narrative"]["slug"] for m in response.get_json()["matches"]]
+
+
+def test_a_new_quote_is_matchable_once_the_worker_has_built_it(client, conn):
+    """Mutation: build the phrase in the insert trigger again (0010's), and the first
+    assertions fail; skip the DELETE of built queue rows, and the queue never empties."""
+    create_narrative(client, slug="false-flag", title="The attack was staged")
+    sighting = create_sighting(client, "false-flag", quote=QUOTE)
+
+    assert quote_phrases(conn, sighting["id"]) == []
+    assert queued(conn) == 1
+    assert "false-flag" not in matched(client, QUOTE)
+
+    assert phrases.build_quotes(conn) == 1
+
+    assert quote_phrases(conn, sighting["id"]) == [QUOTE]
+    assert queued(conn) == 0
+    assert matched(client, QUOTE)[0] == "false-flag"
+    assert phrases.build_quotes(conn) == 0
+
+
+def test_a_batch_is_queued_in_rows_of_a_thousand_and_only_what_can_match(client, conn):
+    narrative = create_narrative(client, slug="false-flag", title="The attack was staged")
+    conn.execute(
+        """
+        INSERT INTO sightings (narrative_id, observed_at, source_name, source_kind, language,
+                               quote, status)
+        SELECT %(narrative)s, now(), 'outlet', 'outlet', 'ru',
+               CASE WHEN i %% 10 = 0 THEN NULL WHEN i %% 10 = 1 THEN '' ELSE 'слово ' || i END,
+               CASE WHEN i %% 10 = 2 THEN 'false_positive' ELSE 'unreviewed' END
+          FROM generate_series(1, 2500) AS i
+        """,
+        {"narrative": narrative["id"]},
+    )
+    sizes = [
+        row["n"]
+        for row in conn.execute(
+            "SELECT cardinality(sighting_ids) AS n FROM narrative_phrase_queue ORDER BY id"
+        )
+    ]
+    # No quote, an empty one, a false positive: 3 in 10 can never match.
+    assert sizes == [1000, 750]
+
+    assert phrases.build_quotes(conn, rows=1) == 1000
+    assert phrases.build_quotes(conn, rows=1) == 750
+    assert queued(conn) == 0
+
+
+def test_building_twice_leaves_one_phrase_and_edits_before_the_build_win(client, conn):
+    create_narrative(client, slug="false-flag", title="The attack was staged")
+    edited = create_sighting(client, "false-flag", url="https://e.example/1", quote=QUOTE)
+    dismissed = create_sighting(client, "false-flag", url="https://e.example/2", quote=QUOTE)
+    for sighting in (edited, dismissed):
+        conn.execute(
+            "INSERT INTO narrative_phrase_queue (sighting_ids) VALUES (ARRAY[%(id)s]::uuid[])",
+            {"id": sighting["id"]},
+        )
+    response = client.patch(f"/v1/sightings/{edited['id']}", json={"quote": "Новая цитата"})
+    assert response.status_code == 200
+    response = client.patch(f"/v1/sightings/{dismissed['id']}", json={"status": "false_positive"})
+    assert response.status_code == 200
+
+    assert phrases.build_quotes(conn, rows=10) == 2
+    assert phrases.build_quotes(conn) == 0
+
+    assert quote_phrases(conn, edited["id"]) == ["Новая цитата"]
+    assert quote_phrases(conn, dismissed["id"]) == []
+
+
+def test_a_ukrainian_quote_is_built_lemmatised(client, conn):
+    create_narrative(client, slug="false-flag", title="The attack was staged")
+    sighting = create_sighting(
+        client, "false-flag", language="uk", quote="Терористи отримали гроші від посередників"
+    )
+
+    phrases.build_quotes(conn)
+
+    flagged = conn.execute(
+        "SELECT lemmatized FROM narrative_phrases WHERE sighting_id = %(id)s",
+        {"id": sighting["id"]},
+    ).fetchone()
+    assert flagged == {"lemmatized": True}
+
+
+@pytest.fixture
+def committed(migrated_database):
+    """A migrated database of its own, with one narrative and one queued sighting committed."""
+    with migrated_database("quote_queue") as url:
+        with psycopg.connect(url, row_factory=dict_row) as conn:
+            narrative = conn.execute(
+                "INSERT INTO narratives (slug, title, created_by) VALUES ('n', 'A claim', 't')"
+                " RETURNING id"
+            ).fetchone()["id"]
+            sighting = conn.execute(
+                """
+                INSERT INTO sightings (narrative_id, observed_at, source_name, source_kind,
+                                       language, quote)
+                VALUES (%(n)s, now(), 'outlet', 'outlet', 'en', 'the old words')
+                RETURNING id
+                """,
+                {"n": narrative},
+            ).fetchone()["id"]
+        yield url, sighting
+
+
+def test_a_sighting_being_edited_is_skipped_and_queued_again_not_waited_on(committed):
+    """An editor's transaction holds the sighting while the worker builds: the worker neither
+    waits nor builds the old quote; the editor's own trigger builds the new one, and the
+    worker's next round rebuilds it once more from the edited row. Mutation: drop SKIP LOCKED,
+    and the build waits (lock_timeout fails it); drop the FOR SHARE lock, and the old quote's
+    phrase survives beside the new one."""
+    url, sighting = committed
+    editor = psycopg.connect(url, row_factory=dict_row)
+    editor.execute(
+        "UPDATE sightings SET quote = 'the new words' WHERE id = %(id)s", {"id": sighting}
+    )
+    with psycopg.connect(url, row_factory=dict_row) as worker:
+        worker.execute("SET lock_timeout = '2s'")
+        assert phrases.build_quotes(worker) == 0
+        worker.commit()
+        assert queued(worker) == 1  # queued again
+        editor.commit()
+        editor.close()
+        assert phrases.build_quotes(worker) == 1
+        worker.commit()
+        assert quote_phrases(worker, sighting) == ["the new words"]
+        assert queued(worker) == 0
+
+
+def test_an_edit_waits_for_a_build_under_way_then_rebuilds_from_its_own_row(committed):
+    """The worker locked the sighting first: the edit waits for its commit, then its trigger
+    replaces the phrase the worker built. Mutation: drop the FOR SHARE lock, and the edit does
+    not wait (its trigger cannot see the worker's uncommitted phrase, which survives)."""
+    url, sighting = committed
+    worker = psycopg.connect(url, row_factory=dict_row)
+    assert phrases.build_quotes(worker) == 1  # its transaction stays open
+    outcome: dict[str, object] = {}
+
+    def edit() -> None:
+        with psycopg.connect(url) as conn:
+            conn.execute(
+                "UPDATE sightings SET quote = 'the new words' WHERE id = %(id)s", {"id": sighting}
+            )
+            outcome["done"] = time.monotonic()
+
+    thread = threading.Thread(target=edit)
+    thread.start()
+    thread.join(1.0)
+    assert "done" not in outcome, "the edit did not wait for the build"
+    worker.commit()
+    worker.close()
+    thread.join(10)
+    with psycopg.connect(url, row_factory=dict_row) as conn:
+        assert quote_phrases(conn, sighting) == ["the new words"]
+
+
+def test_the_worker_job_builds_the_queue_and_reports_what_waits(committed):
+    """Mutation: end the round before its first transaction, and nothing is built."""
+    url, sighting = committed
+    with psycopg.connect(url, row_factory=dict_row, autocommit=True) as conn:
+        outcome = jobs.build_quotes(conn, config.read({}))
+        assert outcome == {"quotes": 1}
+    with psycopg.connect(url, row_factory=dict_row) as conn:
+        assert quote_phrases(conn, sighting) == ["the old words"]
+        assert queued(conn) == 0
+    assert jobs.QUEUED._value.get() == 0
