@@ -1,8 +1,6 @@
 """New sightings' quotes are queued by their insert and made matchable by the worker
 (migrations/0021_quote_phrases_queued.sql, service/repo/phrases.build_quotes)."""
 
-
-
 import threading
 import time
 
