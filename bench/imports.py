@@ -149,9 +149,9 @@ def build_quotes(url: str) -> tuple[float, int]:
         while True:
             with conn.transaction():
                 done = phrases.build_quotes(conn)
-            if not done:
+            built += done["built"]
+            if not done["claimed"]:
                 break
-            built += done
         return time.perf_counter() - started, built
 
 

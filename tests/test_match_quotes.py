@@ -1,14 +1,17 @@
 """New sightings' quotes are queued by their insert and made matchable by the worker
 (migrations/0021_quote_phrases_queued.sql, service/repo/phrases.build_quotes)."""
 
+import signal
 import threading
 import time
+import uuid
 
 import psycopg
 import pytest
 from psycopg.rows import dict_row
 
 from service import config
+from service.jobs import MORE, Job, worker
 from service.jobs import matching as jobs
 from service.repo import phrases
 from tests.factories import create_narrative, create_sighting
@@ -28,6 +31,19 @@ def queued(conn) -> int:
     return phrases.queued_quotes(conn)["sightings"]
 
 
+def built(conn, **kwargs) -> int:
+    """One transaction's worth of the worker's build: the sightings built."""
+    return phrases.build_quotes(conn, **kwargs)["built"]
+
+
+def enqueue(conn, *ids, age_seconds: float = 0) -> None:
+    conn.execute(
+        "INSERT INTO narrative_phrase_queue (sighting_ids, size, queued_at)"
+        " VALUES (%(ids)s::uuid[], %(size)s, now() - make_interval(secs => %(age)s))",
+        {"ids": list(ids), "size": len(ids), "age": age_seconds},
+    )
+
+
 def matched(client, text: str) -> list[str]:
     response = client.post("/v1/match", json={"text": text})
     assert response.status_code == 200, response.get_json()
@@ -44,12 +60,12 @@ def test_a_new_quote_is_matchable_once_the_worker_has_built_it(client, conn):
     assert queued(conn) == 1
     assert "false-flag" not in matched(client, QUOTE)
 
-    assert phrases.build_quotes(conn) == 1
+    assert built(conn) == 1
 
     assert quote_phrases(conn, sighting["id"]) == [QUOTE]
     assert queued(conn) == 0
     assert matched(client, QUOTE)[0] == "false-flag"
-    assert phrases.build_quotes(conn) == 0
+    assert built(conn) == 0
 
 
 def test_a_batch_is_queued_in_rows_of_a_thousand_and_only_what_can_match(client, conn):
@@ -74,8 +90,9 @@ def test_a_batch_is_queued_in_rows_of_a_thousand_and_only_what_can_match(client,
     # No quote, an empty one, a false positive: 3 in 10 can never match.
     assert sizes == [1000, 750]
 
-    assert phrases.build_quotes(conn, rows=1) == 1000
-    assert phrases.build_quotes(conn, rows=1) == 750
+    # Whole queue rows, up to about the number asked for.
+    assert built(conn, sightings=1000) == 1000
+    assert built(conn, sightings=1000) == 750
     assert queued(conn) == 0
 
 
@@ -83,18 +100,14 @@ def test_building_twice_leaves_one_phrase_and_edits_before_the_build_win(client,
     create_narrative(client, slug="false-flag", title="The attack was staged")
     edited = create_sighting(client, "false-flag", url="https://e.example/1", quote=QUOTE)
     dismissed = create_sighting(client, "false-flag", url="https://e.example/2", quote=QUOTE)
-    for sighting in (edited, dismissed):
-        conn.execute(
-            "INSERT INTO narrative_phrase_queue (sighting_ids) VALUES (ARRAY[%(id)s]::uuid[])",
-            {"id": sighting["id"]},
-        )
+    enqueue(conn, edited["id"], dismissed["id"])  # both queued a second time
     response = client.patch(f"/v1/sightings/{edited['id']}", json={"quote": "Новая цитата"})
     assert response.status_code == 200
     response = client.patch(f"/v1/sightings/{dismissed['id']}", json={"status": "false_positive"})
     assert response.status_code == 200
 
-    assert phrases.build_quotes(conn, rows=10) == 2
-    assert phrases.build_quotes(conn) == 0
+    assert built(conn) == 2  # three queue rows, two sightings
+    assert built(conn) == 0
 
     assert quote_phrases(conn, edited["id"]) == ["Новая цитата"]
     assert quote_phrases(conn, dismissed["id"]) == []
@@ -149,12 +162,12 @@ def test_a_sighting_being_edited_is_skipped_and_queued_again_not_waited_on(commi
     )
     with psycopg.connect(url, row_factory=dict_row) as worker:
         worker.execute("SET lock_timeout = '2s'")
-        assert phrases.build_quotes(worker) == 0
+        assert built(worker) == 0
         worker.commit()
         assert queued(worker) == 1  # queued again
         editor.commit()
         editor.close()
-        assert phrases.build_quotes(worker) == 1
+        assert built(worker) == 1
         worker.commit()
         assert quote_phrases(worker, sighting) == ["the new words"]
         assert queued(worker) == 0
@@ -166,7 +179,7 @@ def test_an_edit_waits_for_a_build_under_way_then_rebuilds_from_its_own_row(comm
     not wait (its trigger cannot see the worker's uncommitted phrase, which survives)."""
     url, sighting = committed
     worker = psycopg.connect(url, row_factory=dict_row)
-    assert phrases.build_quotes(worker) == 1  # its transaction stays open
+    assert built(worker) == 1  # its transaction stays open
     outcome: dict[str, object] = {}
 
     def edit() -> None:
@@ -197,3 +210,93 @@ def test_the_worker_job_builds_the_queue_and_reports_what_waits(committed):
         assert quote_phrases(conn, sighting) == ["the old words"]
         assert queued(conn) == 0
     assert jobs.QUEUED._value.get() == 0
+
+
+def test_two_builds_of_one_sighting_at_once_leave_one_phrase(committed):
+    """Queued twice, the sighting is built by two workers at once: the second waits on the
+    first's phrase and replaces it. Mutation: insert without ON CONFLICT over a non-unique
+    index (0010's rebuild), and both phrases survive."""
+    url, sighting = committed
+    with psycopg.connect(url, row_factory=dict_row) as conn:
+        enqueue(conn, sighting)
+    first = psycopg.connect(url, row_factory=dict_row)
+    assert built(first, sightings=1) == 1  # the first queue row; its transaction stays open
+    outcome: dict[str, object] = {}
+
+    def second() -> None:
+        with psycopg.connect(url, row_factory=dict_row) as conn:
+            # Asked for two, it looks at both queue rows, skips the held one, takes the other.
+            outcome["built"] = built(conn, sightings=2)
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    thread.join(1.0)
+    first.commit()
+    first.close()
+    thread.join(10)
+    assert outcome == {"built": 1}
+    with psycopg.connect(url, row_factory=dict_row) as conn:
+        assert quote_phrases(conn, sighting) == ["the old words"]
+        assert queued(conn) == 0
+
+
+def test_a_round_goes_on_past_queue_rows_of_deleted_sightings(committed):
+    """Mutation: end the round on the first transaction that builds nothing, and the live
+    sighting queued behind the deleted ones waits for the next round."""
+    url, sighting = committed
+    with psycopg.connect(url, row_factory=dict_row) as conn:
+        conn.execute("DELETE FROM narrative_phrase_queue")
+        gone = [uuid.uuid4() for _ in range(phrases.QUOTE_SIGHTINGS)]
+        enqueue(conn, *gone)
+        enqueue(conn, sighting)
+    with psycopg.connect(url, row_factory=dict_row, autocommit=True) as conn:
+        assert jobs.build_quotes(conn, config.read({})) == {"quotes": 1}
+        assert queued(conn) == 0
+
+
+def test_a_quote_queued_again_keeps_its_age(committed):
+    """The gauge of the oldest wait must show a sighting stuck behind a lock. Mutation: queue
+    it again as new, and its age starts over."""
+    url, sighting = committed
+    with psycopg.connect(url, row_factory=dict_row) as conn:
+        conn.execute("DELETE FROM narrative_phrase_queue")
+        enqueue(conn, sighting, age_seconds=3600)
+    editor = psycopg.connect(url)
+    editor.execute("SELECT 1 FROM sightings WHERE id = %(id)s FOR UPDATE", {"id": sighting})
+    with psycopg.connect(url, row_factory=dict_row, autocommit=True) as conn:
+        with conn.transaction():
+            assert phrases.build_quotes(conn) == {"claimed": 1, "built": 0}
+        assert phrases.queued_quotes(conn)["age"] >= 3600
+    editor.rollback()
+    editor.close()
+
+
+def test_a_round_out_of_time_says_more_is_queued(committed, monkeypatch):
+    """Mutation: drop the MORE flag, and the worker waits MATCH_QUOTES_SECONDS between rounds
+    of a backlog (the next test hangs until its timeout)."""
+    url, sighting = committed
+    with psycopg.connect(url, row_factory=dict_row) as conn:
+        enqueue(conn, sighting)
+    monkeypatch.setattr(jobs, "ROUND_SECONDS", 0.0)
+    with psycopg.connect(url, row_factory=dict_row, autocommit=True) as conn:
+        assert jobs.build_quotes(conn, config.read({})) == {"quotes": 1, MORE: True}
+        assert jobs.build_quotes(conn, config.read({})) == {}
+
+
+def test_the_worker_runs_a_job_again_at_once_while_it_says_more(committed, monkeypatch):
+    """Mutation: ignore MORE in the worker's loop, and the second round waits an hour."""
+    url, _ = committed
+    rounds = []
+
+    def busy(conn, settings):
+        rounds.append(time.monotonic())
+        return {MORE: True} if len(rounds) == 1 else {}
+
+    hourly = Job("busy", busy, every=lambda settings: 3600, exclusive=False)
+    monkeypatch.setattr(worker, "registry", lambda: [hourly])
+    monkeypatch.setattr(signal, "signal", lambda *args: None)  # not the main thread
+    thread = threading.Thread(target=worker.run, args=(url, config.read({})), kwargs={"rounds": 2})
+    thread.daemon = True
+    thread.start()
+    thread.join(10)
+    assert len(rounds) == 2

@@ -44,6 +44,10 @@ class Job:
         return int.from_bytes(digest[:8], "big", signed=True)
 
 
+# A round's outcome holding this key, true, says work is left: the worker runs the job again
+# once the other due jobs have had their turn, instead of waiting its interval.
+MORE = "more"
+
 _REGISTRY: dict[str, Job] = {}
 
 

@@ -10,10 +10,12 @@ from prometheus_client import Gauge
 from psycopg import Connection
 
 from service.config import Settings
-from service.jobs import job
+from service.jobs import MORE, job
 from service.repo import match, phrases
 
-ROUND_SECONDS = 5.0  # a round ends after this, so SIGTERM and other jobs are not kept waiting
+# A round ends after this, so that SIGTERM and the other jobs (webhooks) wait little; with
+# more queued, the worker runs the job again after them instead of waiting MATCH_QUOTES_SECONDS.
+ROUND_SECONDS = 2.0
 
 QUEUED = Gauge("narratives_match_quotes_queued", "Sightings whose quote is not matchable yet.")
 OLDEST = Gauge(
@@ -26,17 +28,24 @@ def build_quotes(conn: Connection, settings: Settings) -> dict[str, Any]:
     """Build queued quotes' phrases, a short transaction at a time, until none is left or the
     round's time is up. Every worker may run it at once: each claims its own queue rows."""
     built = 0
+    more = False
     ends = time.monotonic() + ROUND_SECONDS
-    while time.monotonic() < ends:
+    while True:
         with conn.transaction():
             done = phrases.build_quotes(conn)
-        if not done:
+        built += done["built"]
+        if not done["claimed"]:
             break
-        built += done
+        if time.monotonic() >= ends:
+            more = True
+            break
     queued = phrases.queued_quotes(conn)
     QUEUED.set(queued["sightings"])
     OLDEST.set(queued["age"])
-    return {"quotes": built} if built else {}
+    outcome: dict[str, Any] = {"quotes": built} if built else {}
+    if more:
+        outcome[MORE] = True
+    return outcome
 
 
 @job("match-term-counts", every=lambda settings: settings.MATCH_TERMS_SECONDS)

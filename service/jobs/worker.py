@@ -15,7 +15,7 @@ import psycopg
 
 from service import db
 from service.config import Settings
-from service.jobs import Job, registry
+from service.jobs import MORE, Job, registry
 
 log = logging.getLogger("narratives.worker")
 # The loop never sleeps longer than this, so a short job and SIGTERM are both noticed quickly.
@@ -54,14 +54,16 @@ def run(url: str, settings: Settings, *, rounds: int | None = None) -> None:
         for job in jobs:
             if time.monotonic() < due[job.name] or stop.is_set():
                 continue
+            more = False
             try:
                 outcome = run_once(url, job, settings)
+                more = bool(outcome and outcome.pop(MORE, False))
                 if outcome:
                     log.info(job.name, extra=outcome)
             except psycopg.Error as exc:
                 log.warning("%s failed: %s", job.name, exc.__class__.__name__)
             done[job.name] += 1
-            due[job.name] = time.monotonic() + job.every(settings)
+            due[job.name] = time.monotonic() + (0.0 if more else job.every(settings))
         if rounds is not None and min(done.values(), default=rounds) >= rounds:
             break
         next_due = min(due.values(), default=time.monotonic() + MAX_TICK_SECONDS)

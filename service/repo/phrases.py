@@ -45,26 +45,29 @@ def lemmatize_pending(conn: Connection) -> int:
     return len(rows)
 
 
-# Queue rows built per transaction: each holds up to 1,000 sightings (one per batch of ingest),
-# so a transaction stays short, and an edit waiting on a sighting it locked waits little.
-QUOTE_ROWS = 2
+# Sightings built per transaction, about (whole queue rows are taken: a batch's is up to 1,000),
+# so that a transaction stays short, and an edit waiting on a sighting it locked waits little.
+QUOTE_SIGHTINGS = 2000
 
 
-def build_quotes(conn: Connection, rows: int = QUOTE_ROWS) -> int:
-    """Build the phrases of queued quotes, up to `rows` queue rows; returns the sightings built.
-    Call it in a transaction: the phrases and the queue rows' removal commit together."""
-    built = conn.execute("SELECT match_build_quotes(%(rows)s) AS built", {"rows": rows})
-    count = built.fetchone()["built"]
-    if count:
+def build_quotes(conn: Connection, sightings: int = QUOTE_SIGHTINGS) -> dict[str, int]:
+    """Build the phrases of the oldest queued quotes, about `sightings` of them; returns
+    {"claimed": queue rows taken (0: none left to take), "built": sightings built}. Call it in
+    a transaction: the phrases and the queue rows' removal commit together."""
+    row = conn.execute(
+        "SELECT claimed, built FROM match_build_quotes(%(sightings)s)", {"sightings": sightings}
+    ).fetchone()
+    if row["built"]:
         lemmatize_pending(conn)
-    return count
+    return row
 
 
 def queued_quotes(conn: Connection) -> dict:
-    """How many sightings wait for their phrase, and the oldest's wait in seconds (0: none)."""
+    """How many sightings wait for their phrase (deleted ones included, until the worker finds
+    them gone), and the oldest's wait in seconds (0: none)."""
     return conn.execute(
         """
-        SELECT coalesce(sum(cardinality(sighting_ids)), 0)::bigint AS sightings,
+        SELECT coalesce(sum(size), 0)::bigint AS sightings,
                coalesce(extract(epoch FROM now() - min(queued_at)), 0)::float AS age
           FROM narrative_phrase_queue
         """
