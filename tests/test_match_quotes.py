@@ -300,3 +300,23 @@ def test_the_worker_runs_a_job_again_at_once_while_it_says_more(committed, monke
     thread.start()
     thread.join(10)
     assert len(rounds) == 2
+
+
+def test_a_repeatable_read_editor_behind_a_build_must_retry_not_leave_a_stale_phrase(committed):
+    """The editor's snapshot predates the worker's phrase, so its trigger cannot see it; the
+    unique index makes its upsert fail to serialise instead. Mutation: 0010's delete and insert
+    over a non-unique index, and the old quote's phrase survives beside the new one."""
+    url, sighting = committed
+    editor = psycopg.connect(url)
+    editor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+    editor.execute("SELECT 1")  # the snapshot: no phrase yet
+    with psycopg.connect(url, row_factory=dict_row) as worker_conn:
+        assert built(worker_conn) == 1
+    with pytest.raises(psycopg.errors.SerializationFailure):
+        editor.execute(
+            "UPDATE sightings SET quote = 'the new words' WHERE id = %(id)s", {"id": sighting}
+        )
+    editor.rollback()
+    editor.close()
+    with psycopg.connect(url, row_factory=dict_row) as conn:
+        assert quote_phrases(conn, sighting) == ["the old words"]
