@@ -26,7 +26,8 @@ OLDEST = Gauge(
 @job("match-quotes", every=lambda settings: settings.MATCH_QUOTES_SECONDS, exclusive=False)
 def build_quotes(conn: Connection, settings: Settings) -> dict[str, Any]:
     """Build queued quotes' phrases, a short transaction at a time, until none is left or the
-    round's time is up. Every worker may run it at once: each claims its own queue rows."""
+    round's time is up. Every worker may run it at once (each claims its own queue rows), though
+    while one works through the head of the queue the others find little to claim."""
     built = 0
     more = False
     ends = time.monotonic() + ROUND_SECONDS

@@ -14,11 +14,6 @@ from psycopg import Connection
 from service.matching.lemmas import lemmatize_uk
 
 
-def needs_lemmas(language: str | None) -> bool:
-    """Whether text in this language is indexed only once lemmatised here."""
-    return (language or "").split("-")[0].lower() == "uk"
-
-
 def lemmatize_pending(conn: Connection) -> int:
     """Lemmatise the flagged phrases this transaction can see; returns how many."""
     rows = conn.execute(
