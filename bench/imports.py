@@ -35,8 +35,8 @@ from psycopg.rows import dict_row
 from bench import bodies, database, servers
 from bench.seed import NARRATIVES
 from bench.settings import DB_PREFIX, MONITOR_KEY_NAME, RESULTS_DIR, SEED_DB
+from service.jobs import matching as matching_jobs
 from service.ops import embedded, migrate
-from service.repo import phrases
 
 DB = f"{DB_PREFIX}narratives_bench_import"
 _COLUMNS = (
@@ -143,15 +143,9 @@ def raw_copy(url: str) -> tuple[float, int]:
 
 def build_quotes(url: str) -> tuple[float, int]:
     """Build every queued quote as the worker does; (seconds, quotes built)."""
-    built = 0
     with psycopg.connect(url, row_factory=dict_row, autocommit=True) as conn:
         started = time.perf_counter()
-        while True:
-            with conn.transaction():
-                done = phrases.build_quotes(conn)
-            built += done["built"]
-            if not done["claimed"]:
-                break
+        built, _ = matching_jobs.drain_quotes(conn)
         return time.perf_counter() - started, built
 
 

@@ -201,7 +201,7 @@ def test_an_edit_waits_for_a_build_under_way_then_rebuilds_from_its_own_row(comm
 
 
 def test_the_worker_job_builds_the_queue_and_reports_what_waits(committed):
-    """Mutation: end the round before its first transaction, and nothing is built."""
+    """Mutation: return from drain_quotes before its first transaction, and nothing is built."""
     url, sighting = committed
     with psycopg.connect(url, row_factory=dict_row, autocommit=True) as conn:
         outcome = jobs.build_quotes(conn, config.read({}))

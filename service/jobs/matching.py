@@ -25,21 +25,10 @@ OLDEST = Gauge(
 
 @job("match-quotes", every=lambda settings: settings.MATCH_QUOTES_SECONDS, exclusive=False)
 def build_quotes(conn: Connection, settings: Settings) -> dict[str, Any]:
-    """Build queued quotes' phrases, a short transaction at a time, until none is left or the
-    round's time is up. Every worker may run it at once (each claims its own queue rows), though
-    while one works through the head of the queue the others find little to claim."""
-    built = 0
-    more = False
-    ends = time.monotonic() + ROUND_SECONDS
-    while True:
-        with conn.transaction():
-            done = phrases.build_quotes(conn)
-        built += done["built"]
-        if not done["claimed"]:
-            break
-        if time.monotonic() >= ends:
-            more = True
-            break
+    """Build queued quotes' phrases until none is left or the round's time is up. Every worker
+    may run it at once (each claims its own queue rows), though while one works through the
+    head of the queue the others find little to claim."""
+    built, more = drain_quotes(conn, seconds=ROUND_SECONDS)
     queued = phrases.queued_quotes(conn)
     QUEUED.set(queued["sightings"])
     OLDEST.set(queued["age"])
@@ -47,6 +36,22 @@ def build_quotes(conn: Connection, settings: Settings) -> dict[str, Any]:
     if more:
         outcome[MORE] = True
     return outcome
+
+
+def drain_quotes(conn: Connection, *, seconds: float | None = None) -> tuple[int, bool]:
+    """Build queued quotes a short transaction at a time (`conn` in autocommit) until none is
+    left to claim or `seconds` have passed (None: no limit); (quotes built, whether it stopped
+    for time with more to claim). The benchmark of imports drains the queue with it too."""
+    built = 0
+    ends = None if seconds is None else time.monotonic() + seconds
+    while True:
+        with conn.transaction():
+            done = phrases.build_quotes(conn)
+        built += done["built"]
+        if not done["claimed"]:
+            return built, False
+        if ends is not None and time.monotonic() >= ends:
+            return built, True
 
 
 @job("match-term-counts", every=lambda settings: settings.MATCH_TERMS_SECONDS)
