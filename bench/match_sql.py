@@ -1,7 +1,7 @@
 """The statements the service sends for POST /v1/match, copied from service/repo/match.py (one
 constant per repo function, in its order), for the bare app and the peer (bench/match_flow.py)
 to send verbatim, and the statement that reads the matches' rebuttals (service/repo/rebuttals.py
-`latest_for`). `bare_sql.drift()` holds them equal to the service's: when the matcher's SQL
+`latest_for`). `sql_drift.drift()` holds them equal to the service's: when the matcher's SQL
 changes, copy the new text here (and the flow's parameters, if they changed, into
 bench/match_flow.py)."""
 

@@ -5,7 +5,7 @@ AsyncConnectionPool, served by uvicorn with uvloop and httptools:
     uvicorn bench.peer_app:app --loop uvloop --http httptools --workers 2
 
 It sends the service's own statements (bench/bare_sql.py and bench/match_sql.py, held equal
-to service/repo/ by `bare_sql.drift()`), in the same transactions, matches texts with the
+to service/repo/ by `sql_drift.drift()`), in the same transactions, matches texts with the
 service's own flow and scoring (bench/match_flow.py, service.matching.*), checks the same bearer
 keys (SHA-256, looked up in api_keys, cached per process for AUTH_CACHE_SECONDS as the service
 does), and answers the measured paths with the service's bytes (bench/same.py checks that at

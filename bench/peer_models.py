@@ -5,7 +5,7 @@ service refuses and stores (or matches) what the service does.
 
 URLs go through the service's own limits and normaliser (service.domain.url_limits, .urls), as
 the bare app's do; the normalised form is kept on the value, so it is computed once.
-tests/test_bench_peer.py holds the two rule sets equal on a corpus of edge cases.
+tests/test_bench_peer_checks.py holds the two rule sets equal on a corpus of edge cases.
 """
 
 import re

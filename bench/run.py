@@ -25,7 +25,6 @@ if not __package__:  # run as a file (python bench/run.py): make `bench` importa
     sys.path.insert(0, str(FilePath(__file__).resolve().parent.parent))
 
 from bench import (
-    bare_sql,
     database,
     load,
     machine,
@@ -35,6 +34,7 @@ from bench import (
     same,
     seed,
     servers,
+    sql_drift,
 )
 from bench.load import Load, Result
 from bench.paths import BY_KEY, Path
@@ -214,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     args = options(argv)
     started = time.monotonic()
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    drifted = bare_sql.drift()
+    drifted = sql_drift.drift()
     if drifted:
         raise SystemExit(
             f"bench/bare_sql.py no longer matches the service's SQL ({', '.join(drifted)}): "

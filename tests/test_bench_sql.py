@@ -1,7 +1,7 @@
 """The benchmark's bare app must send the service's own SQL, or its ratios compare nothing."""
 
-from bench import bare_sql
+from bench import sql_drift
 
 
 def test_bare_app_sends_the_services_sql():
-    assert bare_sql.drift() == []
+    assert sql_drift.drift() == []
