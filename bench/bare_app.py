@@ -26,7 +26,7 @@ from service.domain import stats as arithmetic
 from service.domain import urls
 from service.repo import identities
 from service.repo.sightings import content_key
-from service.repo.stats import STEPS
+from service.repo.timeline import STEPS
 
 _settings = config.load()
 # The service's own pool class, so both apps' pools have exactly the same settings.

@@ -125,14 +125,17 @@ WITH b AS (
                            %(step)s::interval) AS g (start)
 ),
 fine AS (
-    SELECT b.start, c.kind, c.language, c.n
-      FROM b
-     CROSS JOIN LATERAL (
-           SELECT s.source_kind AS kind, s.language, count(*) AS n
-             FROM sightings s
-            WHERE s.narrative_id = %(id)s AND s.status <> 'false_positive'
-              AND s.observed_at >= b.start AND s.observed_at < b.start + %(step)s::interval
-            GROUP BY 1, 2) c
+    SELECT date_bin(%(step)s::interval, c.day, %(lo)s::timestamptz) AS start,
+           c.source_kind AS kind, c.language, sum(c.n) AS n
+      FROM (SELECT day, source_kind, language, sightings AS n
+              FROM narrative_days
+             WHERE narrative_id = %(id)s AND day >= %(lo)s AND day < %(hi)s
+            UNION ALL
+            SELECT day, source_kind, language, delta
+              FROM narrative_day_deltas
+             WHERE narrative_id = %(id)s AND day >= %(lo)s AND day < %(hi)s) c
+     GROUP BY 1, 2, 3
+    HAVING sum(c.n) <> 0
 ),
 counted AS (
     SELECT start, kind, lower(language) AS language, sum(n) AS n

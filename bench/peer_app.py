@@ -46,7 +46,7 @@ from service.domain.narratives import refusal
 from service.domain.roles import RANK
 from service.formats import stats as stats_formats
 from service.repo import identities
-from service.repo.stats import STEPS
+from service.repo.timeline import STEPS
 from service.schemas.sightings import MAX_BATCH
 from service.schemas.stats import MAX_BUCKETS
 from service.web.auth import KEY_FORMAT

@@ -12,7 +12,8 @@ size, and the ratio of the largest size's p50 to the smallest's (the target: at 
 
 The read paths: one narrative (its counts and first/last seen included), the narratives list,
 a narrative's sightings, its rebuttals, the audit trail, and `POST /v1/match` with a text of
-one to three paragraphs (bench/vocabulary.py). The seed writes one audit entry per ten sightings
+one to three paragraphs (bench/vocabulary.py); and, shown but not held to the target (item 4
+does not list it), a narrative's timeline by day over its default range (a year). The seed writes one audit entry per ten sightings
 (its triggers are off while it loads), so the audit trail grows with the data too.
 
 The figures are for notes: nothing here asserts a time.
@@ -53,6 +54,7 @@ class Read:
     method: str
     target: str  # "{slug}" takes each core narrative in turn
     role: str
+    judged: bool = True  # one of item 4's paths, held to TARGET; others are shown, not judged
 
 
 READS = (
@@ -74,6 +76,14 @@ READS = (
     ),
     Read("audit", "GET /v1/audit?limit=50", "GET", "/v1/audit?limit=50", "editor"),
     Read("match", "POST /v1/match (1-3 paragraphs)", "POST", "/v1/match", "reader"),
+    Read(
+        "timeline",
+        "GET /v1/narratives/{slug}/timeline?interval=day",
+        "GET",
+        "/v1/narratives/{slug}/timeline?interval=day",
+        "reader",
+        judged=False,
+    ),
 )
 
 
@@ -200,8 +210,10 @@ def table(sizes: list[int], figures: dict[int, dict[str, dict[str, float]]]) -> 
         )
         first, last = figures[sizes[0]][read.key], figures[sizes[-1]][read.key]
         ratio = last["p50_ms"] / first["p50_ms"] if first["p50_ms"] else 0.0
-        verdict = "met" if ratio <= TARGET else "MISSED"
-        lines.append(f"{read.title:{width}}{cells}   {ratio:5.2f} <= {TARGET} {verdict}")
+        verdict = f"<= {TARGET} " + ("met" if ratio <= TARGET else "MISSED")
+        if not read.judged:
+            verdict = "(shown, not a target)"
+        lines.append(f"{read.title:{width}}{cells}   {ratio:5.2f} {verdict}")
     return lines
 
 

@@ -30,7 +30,7 @@ from bench.bare_sql import (
     TIMELINE_REBUTTALS,
     TIMELINE_SPAN,
 )
-from service.repo import keys, match, narratives, rebuttals, sightings, stats
+from service.repo import keys, match, narratives, rebuttals, sightings, stats, timeline
 from service.repo.pages import Page
 
 
@@ -101,14 +101,14 @@ def drift() -> list[str]:
         ),
         "GET_SIGHTING": ([GET_SIGHTING], lambda c: sightings.get(c, an_id)),
         "SIGHTINGS_PAGE": ([SIGHTINGS_PAGE], lambda c: sightings.list_page(c, Page(50))),
-        "TIMELINE_SPAN": ([TIMELINE_SPAN], lambda c: stats.span(c, an_id)),
+        "TIMELINE_SPAN": ([TIMELINE_SPAN], lambda c: timeline.span(c, an_id)),
         "TIMELINE_BUCKETS": (
             [TIMELINE_BUCKETS],
-            lambda c: stats.buckets(c, an_id, unit="day", lo=now, hi=now),
+            lambda c: timeline.buckets(c, an_id, unit="day", lo=now, hi=now),
         ),
         "TIMELINE_REBUTTALS": (
             [TIMELINE_REBUTTALS],
-            lambda c: stats.rebuttals_between(c, an_id, lo=now, hi=now, limit=1000),
+            lambda c: timeline.rebuttals_between(c, an_id, lo=now, hi=now, limit=1000),
         ),
         "COVERAGE_PAGE": (
             [COVERAGE_PAGE],

@@ -12,7 +12,7 @@ import pytest
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from service.repo import narratives, sightings, stats
+from service.repo import narratives, sightings, stats, timeline
 from service.repo.pages import Page
 from tests.factories import create_narrative, create_sighting, sighting_body
 
@@ -41,7 +41,7 @@ def seen(client, conn, narrative: dict[str, Any]) -> tuple[str | None, str | Non
     one = client.get(f"/v1/narratives/{narrative['slug']}").get_json()
     listed = client.get("/v1/narratives?limit=200").get_json()["items"]
     item = next(n for n in listed if n["id"] == narrative["id"])
-    span = stats.span(conn, uuid.UUID(narrative["id"]))
+    span = timeline.span(conn, uuid.UUID(narrative["id"]))
     stamp = {k: _stamp(span[k]) for k in ("first_seen_at", "last_seen_at")}
     readings = {
         "one": (one["first_seen_at"], one["last_seen_at"]),
@@ -175,7 +175,7 @@ def executed_scans_of_sightings(conn, read) -> list[int]:
 READS = {
     "list": lambda c, n: narratives.list_page(c, Page(50)),
     "one": lambda c, n: [narratives.get(c, uuid.UUID(n["id"]))],
-    "span": lambda c, n: [stats.span(c, uuid.UUID(n["id"]))],
+    "span": lambda c, n: [timeline.span(c, uuid.UUID(n["id"]))],
 }
 
 

@@ -1,5 +1,6 @@
 """How narratives spread and whether rebuttals keep up: a narrative's timeline, and coverage
-statistics over every narrative. Both are computed in SQL (service/repo/stats.py)."""
+statistics over every narrative. Both are computed in SQL (service/repo/timeline.py,
+service/repo/stats.py)."""
 
 import base64
 import binascii
@@ -17,6 +18,7 @@ from service.api.lookups import narrative_or_404
 from service.domain import stats as arithmetic
 from service.formats import stats as formats
 from service.repo import stats as repo
+from service.repo import timeline
 from service.schemas.stats import (
     MAX_BUCKETS,
     CoveragePage,
@@ -54,7 +56,7 @@ class NarrativeTimeline(MethodView):
         (422), never cut short."""
         with db.connection() as conn:
             narrative = narrative_or_404(conn, ref)
-            span = repo.span(conn, narrative["id"])
+            span = timeline.span(conn, narrative["id"])
             try:
                 window = arithmetic.timeline_range(
                     interval,
@@ -73,8 +75,8 @@ class NarrativeTimeline(MethodView):
                     kind="validation",
                 )
             bounds = {"lo": window.start, "hi": window.end}
-            rows = repo.buckets(conn, narrative["id"], unit=interval, **bounds)
-            rebuttals = repo.rebuttals_between(
+            rows = timeline.buckets(conn, narrative["id"], unit=interval, **bounds)
+            rebuttals = timeline.rebuttals_between(
                 conn, narrative["id"], limit=TIMELINE_REBUTTALS, **bounds
             )
         return rows_response(

@@ -1,5 +1,6 @@
-"""Statistics: fold the sighting-count deltas that ingest appends into per-narrative totals, so
-that the deltas a coverage request adds up stay few (migrations/0013_stats.sql)."""
+"""Statistics: fold the deltas that ingest appends into per-narrative totals (the sighting
+counts, migrations/0013_stats.sql) and per-narrative days (the timelines,
+migrations/0022_timeline_days.sql), so that the deltas a reader adds up stay few."""
 
 from typing import Any
 
@@ -7,9 +8,9 @@ from psycopg import Connection
 
 from service.config import Settings
 from service.jobs import job
-from service.repo import stats
+from service.repo import stats, timeline
 
 
 @job("stats-fold", every=lambda settings: settings.WORKER_INTERVAL_SECONDS)
 def fold_sighting_counts(conn: Connection, settings: Settings) -> dict[str, Any]:
-    return {"sighting_count_deltas": stats.fold(conn)}
+    return {"sighting_count_deltas": stats.fold(conn), "day_deltas": timeline.fold(conn)}

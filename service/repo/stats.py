@@ -1,10 +1,12 @@
-"""SQL for timelines and coverage statistics. Functions take a connection first and never commit.
+"""SQL for coverage statistics, and the fold of what ingest appends for them and for timelines.
+Functions take a connection first and never commit.
 
 False-positive sightings are never counted. A narrative's sighting count and its first and last
 seen come from narrative_sighting_totals plus the deltas not yet folded into it (migrations
 0013 and 0019), so ranking ten thousand narratives never reads their million sightings;
 everything else is an index probe per narrative on (narrative_id, observed_at) WHERE status <>
-'false_positive'.
+'false_positive'. Timelines (service/repo/timeline.py) read narrative_days and its deltas
+(migration 0022), which `fold` folds too.
 """
 
 import uuid
@@ -13,112 +15,7 @@ from typing import Any
 
 from psycopg import Connection, sql
 
-# Bucket widths. Fixed lengths (not '1 day'), so that adding them never depends on the session's
-# time zone: in UTC a day is always 24 hours.
-STEPS = {"hour": "1 hour", "day": "24 hours", "week": "168 hours"}
-
-
-def span(conn: Connection, narrative_id: uuid.UUID) -> dict[str, Any] | None:
-    """The narrative's title and its first and last sighting: the folded totals and the deltas
-    not yet folded, or two index probes while a delta that may have narrowed them is pending."""
-    return conn.execute(
-        """
-        SELECT n.title,
-               CASE WHEN d.seen_stale
-                    THEN (SELECT min(observed_at) FROM sightings
-                           WHERE narrative_id = n.id AND status <> 'false_positive')
-                    ELSE least(t.first_seen_at, d.first_seen_at) END AS first_seen_at,
-               CASE WHEN d.seen_stale
-                    THEN (SELECT max(observed_at) FROM sightings
-                           WHERE narrative_id = n.id AND status <> 'false_positive')
-                    ELSE greatest(t.last_seen_at, d.last_seen_at) END AS last_seen_at
-          FROM narratives n
-         CROSS JOIN LATERAL (
-               SELECT min(first_seen_at) AS first_seen_at, max(last_seen_at) AS last_seen_at,
-                      bool_or(seen_stale) AS seen_stale
-                 FROM narrative_sighting_deltas
-                WHERE narrative_id = n.id) d
-          LEFT JOIN narrative_sighting_totals t ON t.narrative_id = n.id
-         WHERE n.id = %(id)s
-        """,
-        {"id": narrative_id},
-    ).fetchone()
-
-
-# Every bucket of the range from generate_series (so empty ones are present, with zeros); for
-# each, an index range scan of the narrative's sightings counted by source kind and language
-# (a few hundred rows per group, hashed in memory, where one GROUP BY over the whole range would
-# sort it all: the planner cannot estimate how many buckets there are). That small result is
-# then rolled up by kind and by language. Steps have fixed lengths: see STEPS.
-_BUCKETS = """
-WITH b AS (
-    SELECT start
-      FROM generate_series(%(lo)s::timestamptz, %(hi)s::timestamptz - %(step)s::interval,
-                           %(step)s::interval) AS g (start)
-),
-fine AS (
-    SELECT b.start, c.kind, c.language, c.n
-      FROM b
-     CROSS JOIN LATERAL (
-           SELECT s.source_kind AS kind, s.language, count(*) AS n
-             FROM sightings s
-            WHERE s.narrative_id = %(id)s AND s.status <> 'false_positive'
-              AND s.observed_at >= b.start AND s.observed_at < b.start + %(step)s::interval
-            GROUP BY 1, 2) c
-),
-counted AS (
-    SELECT start, kind, lower(language) AS language, sum(n) AS n
-      FROM fine
-     GROUP BY GROUPING SETS ((start, kind), (start, lower(language)))
-),
-per_bucket AS (
-    SELECT start,
-           sum(n) FILTER (WHERE kind IS NOT NULL) AS sightings,
-           jsonb_object_agg(kind, n) FILTER (WHERE kind IS NOT NULL) AS by_source_kind,
-           jsonb_object_agg(language, n) FILTER (WHERE kind IS NULL) AS by_language
-      FROM counted
-     GROUP BY start
-)
-SELECT b.start, coalesce(p.sightings, 0)::bigint AS sightings,
-       coalesce(p.by_source_kind, '{}') AS by_source_kind,
-       coalesce(p.by_language, '{}') AS by_language
-  FROM b
-  LEFT JOIN per_bucket p ON p.start = b.start
- ORDER BY b.start
-"""
-
-
-def buckets(
-    conn: Connection, narrative_id: uuid.UUID, *, unit: str, lo: datetime, hi: datetime
-) -> list[dict[str, Any]]:
-    """Every `unit` bucket starting in [lo, hi) (both on bucket boundaries), oldest first, with
-    its sightings in total, by source kind and by language (languages lower-cased)."""
-    params = {"id": narrative_id, "lo": lo, "hi": hi, "step": STEPS[unit]}
-    return conn.execute(_BUCKETS, params).fetchall()
-
-
-_REBUTTALS = """
-SELECT r.id, r.published_at, r.verdict, r.url,
-       json_build_object('name', r.issuer_name, 'role', r.issuer_role,
-                         'organization', r.issuer_organization, 'country', r.issuer_country,
-                         'kind', r.issuer_kind) AS issuer,
-       count(*) OVER () AS in_range
-  FROM rebuttal_narratives k
-  JOIN rebuttals r ON r.id = k.rebuttal_id
- WHERE k.narrative_id = %(id)s AND k.published_at >= %(lo)s AND k.published_at < %(hi)s
- ORDER BY k.published_at, k.rebuttal_id
- LIMIT %(n)s
-"""
-
-
-def rebuttals_between(
-    conn: Connection, narrative_id: uuid.UUID, *, lo: datetime, hi: datetime, limit: int
-) -> list[dict[str, Any]]:
-    """The narrative's rebuttals published in [lo, hi), oldest first, at most `limit`; each row
-    carries `in_range`, how many there are in all."""
-    params = {"id": narrative_id, "lo": lo, "hi": hi, "n": limit}
-    return conn.execute(_REBUTTALS, params).fetchall()
-
+from service.repo import timeline
 
 # The narratives a coverage request covers, each with its sightings (since `since` when given),
 # its rebuttals (likewise) and its first rebuttal ever, which says whether it is rebutted at all.
@@ -332,9 +229,11 @@ def fold(conn: Connection) -> int:
 
 
 def recount(conn: Connection) -> None:
-    """Rebuild the totals from the sightings, for bulk loads that bypass the triggers (the
-    benchmark's seed). Takes a lock that holds writers off until the transaction ends."""
+    """Rebuild the totals and the timelines' day rollup from the sightings, for bulk loads that
+    bypass the triggers (the benchmark's seed). Takes a lock that holds writers off until the
+    transaction ends."""
     conn.execute("LOCK TABLE sightings IN SHARE MODE")
+    timeline.recount(conn)
     conn.execute("DELETE FROM narrative_sighting_deltas")
     conn.execute("DELETE FROM narrative_sighting_totals")
     conn.execute(
