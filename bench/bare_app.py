@@ -205,7 +205,7 @@ def narrative_timeline(ref: str) -> Response:
             max_buckets=2000,
         )
         bounds = {"id": narrative["id"], "lo": window.start, "hi": window.end}
-        rows = conn.execute(bare_sql.TIMELINE_BUCKETS, {**bounds, "step": STEPS[interval]})
+        rows = conn.execute(_timeline_buckets(interval), {**bounds, "step": STEPS[interval]})
         rows = rows.fetchall()
         rebuttals = conn.execute(bare_sql.TIMELINE_REBUTTALS, {**bounds, "n": 1000}).fetchall()
     kinds = ("outlet", "channel", "account", "official", "other")
@@ -277,3 +277,8 @@ def ready() -> Response:
     with pool.connection() as conn:
         conn.execute("SELECT 1")
     return _json({"status": "ok"})
+
+
+def _timeline_buckets(interval: str) -> str:
+    """The statement service/repo/timeline.py `buckets` sends for `interval`."""
+    return bare_sql.TIMELINE_HOUR_BUCKETS if interval == "hour" else bare_sql.TIMELINE_BUCKETS

@@ -118,26 +118,9 @@ TIMELINE_SPAN = """
          WHERE n.id = %(id)s
 """
 
-TIMELINE_BUCKETS = """
-WITH b AS (
-    SELECT start
-      FROM generate_series(%(lo)s::timestamptz, %(hi)s::timestamptz - %(step)s::interval,
-                           %(step)s::interval) AS g (start)
-),
-fine AS (
-    SELECT date_bin(%(step)s::interval, c.day, %(lo)s::timestamptz) AS start,
-           c.source_kind AS kind, c.language, sum(c.n) AS n
-      FROM (SELECT day, source_kind, language, sightings AS n
-              FROM narrative_days
-             WHERE narrative_id = %(id)s AND day >= %(lo)s AND day < %(hi)s
-            UNION ALL
-            SELECT day, source_kind, language, delta
-              FROM narrative_day_deltas
-             WHERE narrative_id = %(id)s AND day >= %(lo)s AND day < %(hi)s) c
-     GROUP BY 1, 2, 3
-    HAVING sum(c.n) <> 0
-),
-counted AS (
+# Days and weeks (the bench asks for days) read the rollup; hours count the sightings. Both end
+# with the same roll-up by kind and language.
+_TIMELINE_ROLLUP = """counted AS (
     SELECT start, kind, lower(language) AS language, sum(n) AS n
       FROM fine
      GROUP BY GROUPING SETS ((start, kind), (start, lower(language)))
@@ -157,6 +140,51 @@ SELECT b.start, coalesce(p.sightings, 0)::bigint AS sightings,
   LEFT JOIN per_bucket p ON p.start = b.start
  ORDER BY b.start
 """
+
+TIMELINE_BUCKETS = (
+    """
+WITH b AS (
+    SELECT start
+      FROM generate_series(%(lo)s::timestamptz, %(hi)s::timestamptz - %(step)s::interval,
+                           %(step)s::interval) AS g (start)
+),
+fine AS (
+    SELECT date_bin(%(step)s::interval, c.day, %(lo)s::timestamptz) AS start,
+           c.source_kind AS kind, c.language, sum(c.n) AS n
+      FROM (SELECT day, source_kind, language, sightings AS n
+              FROM narrative_days
+             WHERE narrative_id = %(id)s AND day >= %(lo)s AND day < %(hi)s
+            UNION ALL
+            SELECT day, source_kind, language, delta
+              FROM narrative_day_deltas
+             WHERE narrative_id = %(id)s AND day >= %(lo)s AND day < %(hi)s) c
+     GROUP BY 1, 2, 3
+    HAVING sum(c.n) <> 0
+),
+"""
+    + _TIMELINE_ROLLUP
+)
+
+TIMELINE_HOUR_BUCKETS = (
+    """
+WITH b AS (
+    SELECT start
+      FROM generate_series(%(lo)s::timestamptz, %(hi)s::timestamptz - %(step)s::interval,
+                           %(step)s::interval) AS g (start)
+),
+fine AS (
+    SELECT b.start, c.kind, c.language, c.n
+      FROM b
+     CROSS JOIN LATERAL (
+           SELECT s.source_kind AS kind, s.language, count(*) AS n
+             FROM sightings s
+            WHERE s.narrative_id = %(id)s AND s.status <> 'false_positive'
+              AND s.observed_at >= b.start AND s.observed_at < b.start + %(step)s::interval
+            GROUP BY 1, 2) c
+),
+"""
+    + _TIMELINE_ROLLUP
+)
 
 TIMELINE_REBUTTALS = """
 SELECT r.id, r.published_at, r.verdict, r.url,

@@ -347,7 +347,7 @@ def build(overrides: dict[str, Any] | None = None) -> FastAPI:
             )
             bounds = {"id": narrative["id"], "lo": window.start, "hi": window.end}
             rows = await (
-                await conn.execute(bare_sql.TIMELINE_BUCKETS, {**bounds, "step": STEPS[interval]})
+                await conn.execute(_timeline_buckets(interval), {**bounds, "step": STEPS[interval]})
             ).fetchall()
             rebuttals = await (
                 await conn.execute(bare_sql.TIMELINE_REBUTTALS, {**bounds, "n": TIMELINE_REBUTTALS})
@@ -382,3 +382,8 @@ def build(overrides: dict[str, Any] | None = None) -> FastAPI:
 
 
 app = build()
+
+
+def _timeline_buckets(interval: str) -> str:
+    """The statement service/repo/timeline.py `buckets` sends for `interval`."""
+    return bare_sql.TIMELINE_HOUR_BUCKETS if interval == "hour" else bare_sql.TIMELINE_BUCKETS

@@ -27,6 +27,7 @@ from bench.bare_sql import (
     RESOLVE_MANY,
     SIGHTINGS_PAGE,
     TIMELINE_BUCKETS,
+    TIMELINE_HOUR_BUCKETS,
     TIMELINE_REBUTTALS,
     TIMELINE_SPAN,
 )
@@ -105,6 +106,10 @@ def drift() -> list[str]:
         "TIMELINE_BUCKETS": (
             [TIMELINE_BUCKETS],
             lambda c: timeline.buckets(c, an_id, unit="day", lo=now, hi=now),
+        ),
+        "TIMELINE_HOUR_BUCKETS": (
+            [TIMELINE_HOUR_BUCKETS],
+            lambda c: timeline.buckets(c, an_id, unit="hour", lo=now, hi=now),
         ),
         "TIMELINE_REBUTTALS": (
             [TIMELINE_REBUTTALS],

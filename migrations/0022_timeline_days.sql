@@ -85,6 +85,19 @@ CREATE TRIGGER sightings_days_delete AFTER DELETE ON sightings
     REFERENCING OLD TABLE AS old_rows
     FOR EACH STATEMENT EXECUTE FUNCTION sightings_days_changed();
 
+-- TRUNCATE fires no row or statement trigger of the kinds above: empty what they keep, the
+-- sighting counts' totals and deltas (0013) too, which were left stale until now.
+CREATE FUNCTION sightings_rollups_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    TRUNCATE narrative_days, narrative_day_deltas, narrative_sighting_totals,
+             narrative_sighting_deltas;
+    RETURN NULL;
+END;
+$$;
+
+CREATE TRIGGER sightings_rollups_truncate AFTER TRUNCATE ON sightings
+    FOR EACH STATEMENT EXECUTE FUNCTION sightings_rollups_truncated();
+
 -- The backfill: one pass over the sightings (about 10 s for ten million on the bench machine,
 -- writers waiting on the lock above).
 INSERT INTO narrative_days (narrative_id, day, source_kind, language, sightings)

@@ -5,6 +5,7 @@ service's bytes. Both apps run in process on one committed database, no server s
 
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -19,6 +20,8 @@ from bench.paths import PATHS
 from service import create_app, db
 from service.api import match as match_api
 from service.matching.periodic import Periodic
+from service.repo import narratives as narratives_repo
+from service.repo import sightings as sightings_repo
 
 _SIGHTING = {
     "narrative": "biolabs-in-ukraine",
@@ -289,3 +292,53 @@ def test_the_peer_answers_a_match_with_the_services_status(service_app, peer, se
         name: send("POST", "/v1/match", body, seeded[1]["reader"]) for name, send in apps.items()
     }
     assert answers["service"].status == answers["peer"].status == status
+
+
+@pytest.fixture(scope="module")
+def short_narrative(seeded) -> str:
+    """A narrative whose sightings span two days of 2020 (older than the seed's, so no first
+    page shows them): short enough for an hourly timeline of its default range."""
+    fields = {
+        "slug": "short-span",
+        "title": "Short span",
+        "summary": "S",
+        "keywords": [],
+        "tags": [],
+        "status": "active",
+        "parent_id": None,
+    }
+    with db.connect(seeded[0]) as conn, conn.transaction():
+        narrative_id = narratives_repo.insert(conn, fields, by=None)
+        for n, (hour, kind, language) in enumerate(
+            [(1, "outlet", "ru"), (1, "channel", "ru"), (7, "outlet", "EN"), (30, "account", "uk")]
+        ):
+            item = {
+                "narrative_id": narrative_id,
+                "observed_at": datetime(2020, 1, 1, tzinfo=UTC) + timedelta(hours=hour),
+                "url": f"https://short.example/{n}",
+                "source": {"name": "s", "kind": kind},
+                "actor": None,
+                "quote": None,
+                "language": language,
+                "country": None,
+                "external_id": None,
+                "confidence": None,
+            }
+            sightings_repo.insert(conn, item, by="test")
+    return fields["slug"]
+
+
+@pytest.mark.parametrize("interval", ["hour", "day", "week"])
+def test_the_peer_answers_a_timeline_of_any_interval_with_the_services_bytes(
+    service_app, peer, seeded, short_narrative, interval
+):
+    """The measured path asks for days; hours are counted by another statement (the rollup
+    serves days and weeks), which the peer must pick as the service does.
+    Mutation: the peer sends the days' statement for hours: each day's sightings land in its
+    first hour."""
+    apps = {"service": _service_send(service_app), "peer": _peer_send(peer)}
+    target = f"/v1/narratives/{short_narrative}/timeline?interval={interval}"
+    answers = {name: send("GET", target, None, seeded[1]["reader"]) for name, send in apps.items()}
+    assert answers["service"].status == 200
+    assert orjson.loads(answers["service"].body)["totals"]["sightings"] == 4
+    assert answers["peer"] == answers["service"]

@@ -5,6 +5,7 @@ on another writer; the migration's backfill counts what was there before it."""
 
 import shutil
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ from psycopg.rows import dict_row
 
 from service.domain.stats import bucket_start
 from service.ops import migrate
-from service.repo import narratives, sightings, timeline
+from service.repo import narratives, sightings, stats, timeline
 from tests.factories import create_narrative, create_sighting, sighting_body
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -315,3 +316,69 @@ def test_the_migration_counts_the_sightings_already_there(fresh_database_url, tm
                 "sightings": 2,
             }
         ]
+
+
+def test_a_recount_and_the_fold_job_take_the_deltas_in_one_order(committed):
+    """A fold of the count deltas then the day deltas in one transaction (as the worker's two
+    jobs did in one until they were split): a recount (the seed's) that arrives in between waits
+    for it rather than deadlocking.
+    Mutation: recount() rebuilds the days first: PostgreSQL reports a deadlock."""
+    with _connect(committed) as setup:
+        narrative_id = _narrative(setup)
+        for n in range(3):
+            _add(setup, narrative_id, datetime(2024, 3, 8, 12, tzinfo=UTC), n)
+    errors: list[BaseException] = []
+    with _connect(committed) as worker, _connect(committed) as seeder:
+        pid = seeder.info.backend_pid
+
+        def recount() -> None:
+            try:
+                with seeder.transaction():
+                    stats.recount(seeder)
+            except BaseException as exc:
+                errors.append(exc)
+
+        with worker.transaction():
+            stats.fold(worker)
+            thread = threading.Thread(target=recount)
+            thread.start()
+            for _ in range(500):
+                waiting = worker.execute(
+                    "SELECT wait_event_type = 'Lock' AS waiting FROM pg_stat_activity"
+                    " WHERE pid = %(pid)s",
+                    {"pid": pid},
+                ).fetchone()
+                if waiting and waiting["waiting"]:
+                    break
+                time.sleep(0.01)
+            timeline.fold(worker)
+        thread.join()
+    assert errors == []
+    with _connect(committed) as conn:
+        rows = timeline.buckets(
+            conn,
+            narrative_id,
+            unit="day",
+            lo=datetime(2024, 3, 8, tzinfo=UTC),
+            hi=datetime(2024, 3, 9, tzinfo=UTC),
+        )
+        assert [row["sightings"] for row in rows] == [3]
+
+
+def test_truncating_the_sightings_empties_what_is_counted_of_them(client, conn):
+    """A maintainer's TRUNCATE (no row trigger fires): no timeline, count or first seen is left
+    behind. Mutation: no truncate trigger: the day cells and the totals stay."""
+    n = create_narrative(client)
+    create_sighting(client, n["slug"], observed_at="2024-03-05T10:00:00Z")
+    timeline.fold(conn)
+    stats.fold(conn)
+    conn.execute("TRUNCATE sightings CASCADE")
+    left = conn.execute(
+        "SELECT (SELECT count(*) FROM narrative_days) + (SELECT count(*) FROM narrative_day_deltas)"
+        "     + (SELECT count(*) FROM narrative_sighting_totals)"
+        "     + (SELECT count(*) FROM narrative_sighting_deltas) AS n"
+    ).fetchone()["n"]
+    assert left == 0
+    one = client.get(f"/v1/narratives/{n['slug']}").get_json()
+    assert (one["sighting_count"], one["first_seen_at"]) == (0, None)
+    check(conn, uuid.UUID(n["id"]))

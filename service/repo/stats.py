@@ -233,7 +233,6 @@ def recount(conn: Connection) -> None:
     bypass the triggers (the benchmark's seed). Takes a lock that holds writers off until the
     transaction ends."""
     conn.execute("LOCK TABLE sightings IN SHARE MODE")
-    timeline.recount(conn)
     conn.execute("DELETE FROM narrative_sighting_deltas")
     conn.execute("DELETE FROM narrative_sighting_totals")
     conn.execute(
@@ -244,3 +243,6 @@ def recount(conn: Connection) -> None:
          GROUP BY narrative_id
         """
     )
+    # After the totals: a transaction folding both kinds of delta takes them in this order too,
+    # so that it and a recount cannot deadlock.
+    timeline.recount(conn)
