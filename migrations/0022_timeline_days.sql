@@ -98,7 +98,7 @@ $$;
 CREATE TRIGGER sightings_rollups_truncate AFTER TRUNCATE ON sightings
     FOR EACH STATEMENT EXECUTE FUNCTION sightings_rollups_truncated();
 
--- The backfill: one pass over the sightings (about 10 s for ten million on the bench machine,
+-- The backfill: one pass over the sightings (20 s for ten million on the bench machine,
 -- writers waiting on the lock above).
 INSERT INTO narrative_days (narrative_id, day, source_kind, language, sightings)
 SELECT narrative_id, date_trunc('day', observed_at, 'UTC'), source_kind, lower(language), count(*)
