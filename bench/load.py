@@ -25,17 +25,31 @@ class Result:
     mean_ms: float
     errors: dict[str, int] = field(default_factory=dict)
     others_cpu: float | None = None  # share of all cores other processes used meanwhile
+    app_cpu_s: float | None = None  # CPU seconds the app's processes used meanwhile
+    db_cpu_s: float | None = None  # and PostgreSQL's (the postmaster's tree)
 
     @property
     def rps(self) -> float:
         return self.requests / self.duration_s if self.duration_s else 0.0
+
+    def cpu_ms(self, part: str) -> float | None:
+        """CPU milliseconds per request that `part` ("app" or "db") used, or None."""
+        seconds = self.app_cpu_s if part == "app" else self.db_cpu_s
+        if seconds is None or not self.requests:
+            return None
+        return 1000 * seconds / self.requests
 
     @property
     def failed(self) -> int:
         return sum(self.errors.values())
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "rps": round(self.rps, 2)}
+        cpu = {part: self.cpu_ms(part) for part in ("app", "db")}
+        return {
+            **asdict(self),
+            "rps": round(self.rps, 2),
+            "cpu_ms_per_request": {k: v if v is None else round(v, 3) for k, v in cpu.items()},
+        }
 
 
 @dataclass(frozen=True)

@@ -107,6 +107,39 @@ class ForeignLoad:
         return max(0.0, foreign / elapsed)
 
 
+class CpuUse:
+    """CPU seconds that each named group of process trees used between start() and seconds():
+    the app's (its server and workers) and PostgreSQL's (the postmaster and its backends), so
+    that a run says where a request's CPU went, not only how fast it came back. A process's own
+    time and that of its children it has reaped both count: a backend or worker that exits
+    meanwhile is still counted, in its parent."""
+
+    def __init__(self, groups: dict[str, list[int]]) -> None:
+        self.groups = groups
+        self._start: dict[str, int] | None = None
+
+    def _sample(self) -> dict[str, int]:
+        table = _process_table()
+        return {name: _ours(table, roots) for name, roots in self.groups.items()}
+
+    def start(self) -> None:
+        try:
+            self._start = self._sample()
+        except OSError:
+            self._start = None
+
+    def seconds(self) -> dict[str, float] | None:
+        """{group: CPU seconds since start()}, or None where /proc could not be read."""
+        if self._start is None:
+            return None
+        try:
+            now = self._sample()
+        except OSError:
+            return None
+        tick = os.sysconf("SC_CLK_TCK")
+        return {name: (now[name] - self._start[name]) / tick for name in self.groups}
+
+
 def wait_until_quiet(roots: list[int], *, within: float, below: float = 0.1) -> float | None:
     """Wait (at most `within` seconds) until other processes use less than `below` of the
     machine over a second; returns the last share seen."""

@@ -1,6 +1,7 @@
 """Putting rounds together, the printed table, and the JSON file of a run's figures."""
 
 import json
+from collections.abc import Iterable
 from pathlib import Path as FilePath
 from typing import Any
 
@@ -33,7 +34,21 @@ def combine(rounds: list[Result]) -> Result:
         mean_ms=sum(r.mean_ms for r in rounds) / count,
         errors=errors,
         others_cpu=max(others) if others else None,
+        app_cpu_s=_total(r.app_cpu_s for r in rounds),
+        db_cpu_s=_total(r.db_cpu_s for r in rounds),
     )
+
+
+def _total(values: Iterable[float | None]) -> float | None:
+    """The sum, or None when any round could not tell."""
+    values = list(values)
+    return None if any(v is None for v in values) else sum(values)  # type: ignore[arg-type]
+
+
+def cpu_cell(result: Result, part: str) -> str:
+    """CPU ms per request of `part` ("app" or "db"), to two places, or "-"."""
+    ms = result.cpu_ms(part)
+    return "-" if ms is None else f"{ms:.2f}"
 
 
 def best(rounds: list[Result]) -> Result:
@@ -87,6 +102,7 @@ def table(paths: list[Path], figures: dict[str, dict[str, Result]]) -> list[str]
         for app, result in apps.items():
             if result.failed:
                 lines.append(f"{'':{width}}  ! {app}: failed requests {result.errors}")
+    lines += ["", *cpu_table(paths, figures, width)]
     lines += [
         "service: the real app, auth and validation on; bare: bench/bare_app.py, the same SQL with "
         "no features",
@@ -101,6 +117,35 @@ def table(paths: list[Path], figures: dict[str, dict[str, Result]]) -> list[str]
             f"! other processes used up to {busy:.0%} of the machine during the rounds shown: "
             "those figures are low and noisy; rerun on a quiet machine (or with --wait-quiet)"
         )
+    return lines
+
+
+def cpu_table(paths: list[Path], figures: dict[str, dict[str, Result]], width: int) -> list[str]:
+    """Where each request's CPU went, in the rounds shown: milliseconds in the app's processes
+    (its server and workers) and in PostgreSQL's (every backend and helper of the server, so a
+    server shared with other work counts that too: see `others`). On a machine the load
+    saturates, req/s is about cores / (app + db + the load generator's share): this is what
+    says which side a gap between two apps is on."""
+    head = f"{'app ms':>9} {'db ms':>8} {'':8}"
+    lines = [
+        f"{'CPU per request':{width}}| {'service':^27} | {'bare':^27} | {'peer':^27} |",
+        f"{'path':{width}}| {head} | {head} | {head} |",
+    ]
+    lines.append("-" * len(lines[-1]))
+    for path in paths:
+        cells = []
+        for app in ("service", "bare", "peer"):
+            result = figures[path.key][app]
+            per_item = ""
+            if path.sightings > 1 and result.cpu_ms("app") is not None:
+                total = (result.cpu_ms("app") or 0) + (result.cpu_ms("db") or 0)
+                per_item = f"{1000 * total / path.sightings:5.0f} us"
+            cells.append(f"{cpu_cell(result, 'app'):>9} {cpu_cell(result, 'db'):>8} {per_item:>8}")
+        lines.append(f"{path.title:{width}}| " + " | ".join(cells) + " |")
+    lines.append(
+        "app ms / db ms: CPU per request in the app's processes / in PostgreSQL's; "
+        "for batches, their sum per sighting (us)"
+    )
     return lines
 
 

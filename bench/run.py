@@ -143,14 +143,21 @@ def _measure(
     if args.wait_quiet:
         machine.wait_until_quiet(roots, within=args.wait_quiet)
     others = machine.ForeignLoad(roots)
+    used = machine.CpuUse({"app": [server.pid], "db": roots[1:]})
     others.start()
+    used.start()
     result = load.run(
         generator, server.base_url, path, key=key, slugs=slugs, tag=f"{tag}m", seconds=args.duration
     )
+    seconds = used.seconds()
     result.others_cpu = others.share()
+    if seconds is not None:
+        result.app_cpu_s = seconds["app"]
+        result.db_cpu_s = seconds["db"] if roots[1:] else None
     say(
         f"  {server.name:7} {path.title:40} {result.rps:9.1f} req/s  p50 {result.p50_ms:7.1f} ms"
         f"  p99 {result.p99_ms:7.1f} ms"
+        + f"  CPU/req app {report.cpu_cell(result, 'app')} db {report.cpu_cell(result, 'db')} ms"
         + (f"  others {result.others_cpu:.0%} CPU" if result.others_cpu is not None else "")
         + (f"  errors {result.errors}" if result.failed else "")
     )
