@@ -64,12 +64,14 @@ _SIGHTING = """
 SELECT s.id, s.observed_at, s.url, s.url_normalized, s.quote, s.language, s.country,
        s.external_id, s.confidence, s.status, s.reported_by, s.updated_by, s.created_at,
        s.updated_at,
-       json_build_object('id', n.id, 'slug', n.slug, 'title', n.title) AS narrative,
-       json_build_object('name', s.source_name, 'kind', s.source_kind) AS source,
+       (SELECT to_json(o) FROM (SELECT n.id, n.slug, n.title) o) AS narrative,
+       (SELECT to_json(o) FROM (SELECT s.source_name AS name, s.source_kind AS kind) o) AS source,
        CASE WHEN s.actor_name IS NULL THEN NULL
-            ELSE json_build_object('name', s.actor_name, 'role', s.actor_role) END AS actor,
+            ELSE (SELECT to_json(o) FROM (SELECT s.actor_name AS name, s.actor_role AS role) o)
+       END AS actor,
        CASE WHEN s.reported_in_name IS NULL THEN NULL
-            ELSE json_build_object('url', s.reported_in_url, 'name', s.reported_in_name)
+            ELSE (SELECT to_json(o)
+                    FROM (SELECT s.reported_in_url AS url, s.reported_in_name AS name) o)
        END AS reported_in
   FROM sightings s
   JOIN narratives n ON n.id = s.narrative_id
@@ -83,13 +85,14 @@ NARRATIVE_REBUTTALS_PAGE = """
 SELECT r.id, r.verdict, r.statement, r.url, r.published_at, r.language, r.reported_by,
        r.updated_by,
        r.created_at, r.updated_at,
-       json_build_object('name', r.issuer_name, 'role', r.issuer_role,
-                         'organization', r.issuer_organization, 'country', r.issuer_country,
-                         'kind', r.issuer_kind) AS issuer,
-       (SELECT coalesce(json_agg(json_build_object('id', n.id, 'slug', n.slug, 'title', n.title)
-                                 ORDER BY n.slug), '[]'::json)
-          FROM rebuttal_narratives l JOIN narratives n ON n.id = l.narrative_id
-         WHERE l.rebuttal_id = r.id) AS narratives
+       (SELECT to_json(o)
+          FROM (SELECT r.issuer_name AS name, r.issuer_role AS role,
+                       r.issuer_organization AS organization, r.issuer_country AS country,
+                       r.issuer_kind AS kind) o) AS issuer,
+       (SELECT coalesce(to_json(array_agg(o ORDER BY o.slug)), '[]'::json)
+          FROM (SELECT n.id, n.slug, n.title
+                  FROM rebuttal_narratives l JOIN narratives n ON n.id = l.narrative_id
+                 WHERE l.rebuttal_id = r.id) o) AS narratives
   FROM rebuttals r
  JOIN rebuttal_narratives k ON k.rebuttal_id = r.id AND k.narrative_id = %(narrative_id)s \
 WHERE true ORDER BY k.published_at DESC, k.rebuttal_id DESC LIMIT %(n)s"""

@@ -83,13 +83,14 @@ SELECT x.*, l.narrative_id AS for_narrative
 SELECT r.id, r.verdict, r.statement, r.url, r.published_at, r.language, r.reported_by,
        r.updated_by,
        r.created_at, r.updated_at,
-       json_build_object('name', r.issuer_name, 'role', r.issuer_role,
-                         'organization', r.issuer_organization, 'country', r.issuer_country,
-                         'kind', r.issuer_kind) AS issuer,
-       (SELECT coalesce(json_agg(json_build_object('id', n.id, 'slug', n.slug, 'title', n.title)
-                                 ORDER BY n.slug), '[]'::json)
-          FROM rebuttal_narratives l JOIN narratives n ON n.id = l.narrative_id
-         WHERE l.rebuttal_id = r.id) AS narratives
+       (SELECT to_json(o)
+          FROM (SELECT r.issuer_name AS name, r.issuer_role AS role,
+                       r.issuer_organization AS organization, r.issuer_country AS country,
+                       r.issuer_kind AS kind) o) AS issuer,
+       (SELECT coalesce(to_json(array_agg(o ORDER BY o.slug)), '[]'::json)
+          FROM (SELECT n.id, n.slug, n.title
+                  FROM rebuttal_narratives l JOIN narratives n ON n.id = l.narrative_id
+                 WHERE l.rebuttal_id = r.id) o) AS narratives
   FROM rebuttals r
 
   JOIN rebuttal_narratives k ON k.rebuttal_id = r.id AND k.narrative_id = l.narrative_id

@@ -12,7 +12,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
 from psycopg import sql
+from psycopg.adapt import AdaptersMap
 
 from bench import match_sql
 from bench.bare_sql import (
@@ -43,6 +45,10 @@ class _Recorder:
     def __init__(self) -> None:
         self.statements: list[str] = []
         self._rows: list[dict[str, Any]] = []
+        self.adapters = AdaptersMap(psycopg.adapters)  # what a cursor's loaders are set on
+
+    def cursor(self) -> "_Recorder":
+        return self  # its own cursor: statements run on it are recorded alike
 
     def execute(self, query: Any, params: Any = None, **_: Any) -> "_Recorder":
         text = query.as_string(None) if isinstance(query, sql.Composable) else query

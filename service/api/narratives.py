@@ -120,7 +120,9 @@ class NarrativeSightings(MethodView):
         """This narrative's sightings, newest observed first."""
         with db.connection() as conn:
             narrative = narrative_or_404(conn, ref)
-            return sightings_repo.list_page(conn, page, narrative_id=narrative["id"], **filters)
+            return sightings_repo.list_page(
+                conn, page, narrative_id=narrative["id"], json_as_written=True, **filters
+            )
 
 
 @blp.route("/<ref>/rebuttals")
@@ -133,7 +135,9 @@ class NarrativeRebuttals(MethodView):
         """What has been said against this narrative, newest first."""
         with db.connection() as conn:
             narrative = narrative_or_404(conn, ref)
-            return rebuttals_repo.list_page(conn, page, narrative_id=narrative["id"], **filters)
+            return rebuttals_repo.list_page(
+                conn, page, narrative_id=narrative["id"], json_as_written=True, **filters
+            )
 
 
 def _parent_id(conn: Connection, ref: str | None, child_id: Any) -> Any:

@@ -45,7 +45,9 @@ class Rebuttals(MethodView):
         with db.connection() as conn:
             ref = filters.pop("narrative", None)
             narrative_id = narrative_or_404(conn, ref)["id"] if ref is not None else None
-            return repo.list_page(conn, page, narrative_id=narrative_id, **filters)
+            return repo.list_page(
+                conn, page, narrative_id=narrative_id, json_as_written=True, **filters
+            )
 
     @blp.requires("editor")
     @blp.arguments(RebuttalIn)

@@ -55,7 +55,7 @@ class Sightings(MethodView):
                 filters["narrative_id"] = narrative_or_404(conn, ref)["id"]
             if url is not None:
                 filters["url_normalized"] = urls.normalize(url)
-            return repo.list_page(conn, page, **filters)
+            return repo.list_page(conn, page, json_as_written=True, **filters)
 
     @blp.requires("monitor")
     @idempotent

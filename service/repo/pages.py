@@ -5,7 +5,10 @@ of the previous one; keyset (not offset) pages stay stable while monitors insert
 from dataclasses import dataclass
 from typing import Any
 
-from psycopg import sql
+import orjson
+from psycopg import Connection, sql
+from psycopg.abc import Buffer
+from psycopg.adapt import Loader
 
 
 @dataclass(frozen=True)
@@ -51,3 +54,25 @@ def query(
         "n": page.limit + 1,
     }
     return composed, params
+
+
+class _AsWritten(Loader):
+    """A json value as PostgreSQL wrote it, kept as bytes that orjson writes out verbatim (a
+    Fragment): the nested objects of a page are then neither parsed nor serialised again in
+    Python. Only for statements that build them with `to_json`, whose output is compact, byte
+    for byte what orjson would write (json_build_object's is not: it spaces its colons)."""
+
+    def load(self, data: Buffer) -> orjson.Fragment:
+        return orjson.Fragment(bytes(data))
+
+
+def fetch(
+    conn: Connection, query: sql.Composable, params: dict[str, Any], *, json_as_written: bool
+) -> list[dict[str, Any]]:
+    """The rows of a page. With `json_as_written`, for a page written straight out
+    (service.web.jsonio.rows_response), its json columns stay as PostgreSQL wrote them; the
+    loader is the cursor's own, so the pooled connection's other statements still get dicts."""
+    cursor = conn.cursor()
+    if json_as_written:
+        cursor.adapters.register_loader("json", _AsWritten)
+    return cursor.execute(query, params).fetchall()

@@ -12,17 +12,20 @@ from service.repo import pages
 from service.repo.pages import Keyset, Page
 from service.repo.updates import update_columns
 
+# Nested objects with to_json (compact, as orjson writes them): a page can pass them through
+# as written (pages.fetch).
 _SELECT = """
 SELECT r.id, r.verdict, r.statement, r.url, r.published_at, r.language, r.reported_by,
        r.updated_by,
        r.created_at, r.updated_at,
-       json_build_object('name', r.issuer_name, 'role', r.issuer_role,
-                         'organization', r.issuer_organization, 'country', r.issuer_country,
-                         'kind', r.issuer_kind) AS issuer,
-       (SELECT coalesce(json_agg(json_build_object('id', n.id, 'slug', n.slug, 'title', n.title)
-                                 ORDER BY n.slug), '[]'::json)
-          FROM rebuttal_narratives l JOIN narratives n ON n.id = l.narrative_id
-         WHERE l.rebuttal_id = r.id) AS narratives
+       (SELECT to_json(o)
+          FROM (SELECT r.issuer_name AS name, r.issuer_role AS role,
+                       r.issuer_organization AS organization, r.issuer_country AS country,
+                       r.issuer_kind AS kind) o) AS issuer,
+       (SELECT coalesce(to_json(array_agg(o ORDER BY o.slug)), '[]'::json)
+          FROM (SELECT n.id, n.slug, n.title
+                  FROM rebuttal_narratives l JOIN narratives n ON n.id = l.narrative_id
+                 WHERE l.rebuttal_id = r.id) o) AS narratives
   FROM rebuttals r
 """
 
@@ -118,10 +121,16 @@ NARRATIVE_ORDER = Keyset("k.published_at", "k.rebuttal_id")
 
 
 def list_page(
-    conn: Connection, page: Page, *, narrative_id: uuid.UUID | None = None, **filters: Any
+    conn: Connection,
+    page: Page,
+    *,
+    narrative_id: uuid.UUID | None = None,
+    json_as_written: bool = False,
+    **filters: Any,
 ) -> list[dict[str, Any]]:
     """Newest published first; up to limit + 1 rows. With `narrative_id` the walk starts from the
-    link table's (narrative, published_at) index, so one narrative's rebuttals are one range scan."""
+    link table's (narrative, published_at) index, so one narrative's rebuttals are one range scan.
+    `json_as_written`: the nested objects as PostgreSQL wrote them (pages.fetch)."""
     given = {name: value for name, value in filters.items() if value is not None}
     unknown = set(given) - set(_FILTERS)
     if unknown:
@@ -135,7 +144,8 @@ def list_page(
         )
         order = NARRATIVE_ORDER
     query, params = pages.query(select, where, order, page)
-    return conn.execute(query, {**given, **params, "narrative_id": narrative_id}).fetchall()
+    params = {**given, **params, "narrative_id": narrative_id}
+    return pages.fetch(conn, query, params, json_as_written=json_as_written)
 
 
 _LATEST_FOR = sql.SQL(

@@ -14,16 +14,20 @@ from service.repo import identities, pages, phrases
 from service.repo.pages import Keyset, Page
 from service.repo.updates import update_columns
 
+# Nested objects with to_json (compact, as orjson writes them): a page can pass them through
+# as written (pages.fetch).
 _SELECT = """
 SELECT s.id, s.observed_at, s.url, s.url_normalized, s.quote, s.language, s.country,
        s.external_id, s.confidence, s.status, s.reported_by, s.updated_by, s.created_at,
        s.updated_at,
-       json_build_object('id', n.id, 'slug', n.slug, 'title', n.title) AS narrative,
-       json_build_object('name', s.source_name, 'kind', s.source_kind) AS source,
+       (SELECT to_json(o) FROM (SELECT n.id, n.slug, n.title) o) AS narrative,
+       (SELECT to_json(o) FROM (SELECT s.source_name AS name, s.source_kind AS kind) o) AS source,
        CASE WHEN s.actor_name IS NULL THEN NULL
-            ELSE json_build_object('name', s.actor_name, 'role', s.actor_role) END AS actor,
+            ELSE (SELECT to_json(o) FROM (SELECT s.actor_name AS name, s.actor_role AS role) o)
+       END AS actor,
        CASE WHEN s.reported_in_name IS NULL THEN NULL
-            ELSE json_build_object('url', s.reported_in_url, 'name', s.reported_in_name)
+            ELSE (SELECT to_json(o)
+                    FROM (SELECT s.reported_in_url AS url, s.reported_in_name AS name) o)
        END AS reported_in
   FROM sightings s
   JOIN narratives n ON n.id = s.narrative_id
@@ -200,15 +204,18 @@ _FILTERS = {
 LIST_ORDER = Keyset("s.observed_at", "s.id")
 
 
-def list_page(conn: Connection, page: Page, **filters: Any) -> list[dict[str, Any]]:
-    """Newest observed first; up to limit + 1 rows (the extra one says another page exists)."""
+def list_page(
+    conn: Connection, page: Page, *, json_as_written: bool = False, **filters: Any
+) -> list[dict[str, Any]]:
+    """Newest observed first; up to limit + 1 rows (the extra one says another page exists).
+    `json_as_written`: the nested objects as PostgreSQL wrote them (pages.fetch)."""
     given = {name: value for name, value in filters.items() if value is not None}
     unknown = set(given) - set(_FILTERS)
     if unknown:
         raise ValueError(f"unknown sighting filters: {sorted(unknown)}")
     where = [sql.SQL(_FILTERS[name]) for name in given]  # type: ignore[arg-type]
     query, params = pages.query(sql.SQL(_SELECT), where, LIST_ORDER, page)
-    return conn.execute(query, {**given, **params}).fetchall()
+    return pages.fetch(conn, query, {**given, **params}, json_as_written=json_as_written)
 
 
 def _text_bytes(row: dict[str, Any]) -> int:
