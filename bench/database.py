@@ -35,6 +35,7 @@ def server_facts(admin_url: str) -> dict[str, str]:
             "server_version",
             "shared_buffers",
             "max_wal_size",
+            "wal_compression",
             "synchronous_commit",
             "fsync",
         )
@@ -136,6 +137,27 @@ def create_run_database(admin_url: str) -> str:
 
 def drop_run_database(admin_url: str) -> None:
     embedded.drop_database(admin_url, RUN_DB)
+
+
+# Cluster-wide WAL counters, and the checkpoints the server started because WAL outgrew
+# max_wal_size (pg_stat_checkpointer from PostgreSQL 17, pg_stat_bgwriter before).
+_WAL = "SELECT wal_records, wal_fpi, wal_bytes::bigint FROM pg_stat_wal"
+_FORCED = {
+    True: "SELECT num_requested FROM pg_stat_checkpointer",
+    False: "SELECT checkpoints_req FROM pg_stat_bgwriter",
+}
+
+
+def wal_counters(url: str) -> dict[str, int] | None:
+    """{records, fpi (full-page images), bytes, forced (checkpoints requested)} so far, or None
+    where the statistics cannot be read."""
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            records, fpi, size = conn.execute(_WAL).fetchone()
+            forced = conn.execute(_FORCED[conn.info.server_version >= 170000]).fetchone()[0]
+    except psycopg.Error:
+        return None
+    return {"records": records, "fpi": fpi, "bytes": size, "forced": forced}
 
 
 def checkpoint(url: str) -> None:

@@ -27,10 +27,17 @@ class Result:
     others_cpu: float | None = None  # share of all cores other processes used meanwhile
     app_cpu_s: float | None = None  # CPU seconds the app's processes used meanwhile
     db_cpu_s: float | None = None  # and PostgreSQL's (the postmaster's tree)
+    wal: dict[str, int] | None = None  # WAL written meanwhile: records, fpi, bytes, forced
 
     @property
     def rps(self) -> float:
         return self.requests / self.duration_s if self.duration_s else 0.0
+
+    def wal_kib(self) -> float | None:
+        """KiB of WAL written per request, or None."""
+        if self.wal is None or not self.requests:
+            return None
+        return self.wal["bytes"] / 1024 / self.requests
 
     def cpu_ms(self, part: str) -> float | None:
         """CPU milliseconds per request that `part` ("app" or "db") used, or None."""

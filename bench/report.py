@@ -36,7 +36,20 @@ def combine(rounds: list[Result]) -> Result:
         others_cpu=max(others) if others else None,
         app_cpu_s=_total(r.app_cpu_s for r in rounds),
         db_cpu_s=_total(r.db_cpu_s for r in rounds),
+        wal=_wal_total([r.wal for r in rounds]),
     )
+
+
+def _wal_total(rounds: list[dict[str, int] | None]) -> dict[str, int] | None:
+    if not rounds or any(wal is None for wal in rounds):
+        return None
+    return {name: sum(wal[name] for wal in rounds) for name in rounds[0]}  # type: ignore[index]
+
+
+def wal_cell(result: Result) -> str:
+    """KiB of WAL per request, to one place, or "-"."""
+    kib = result.wal_kib()
+    return "-" if kib is None else f"{kib:.1f}"
 
 
 def _total(values: Iterable[float | None]) -> float | None:
@@ -126,9 +139,9 @@ def cpu_table(paths: list[Path], figures: dict[str, dict[str, Result]], width: i
     server shared with other work counts that too: see `others`). On a machine the load
     saturates, req/s is about cores / (app + db + the load generator's share): this is what
     says which side a gap between two apps is on."""
-    head = f"{'app ms':>9} {'db ms':>8} {'':8}"
+    head = f"{'app ms':>9} {'db ms':>8} {'WAL KiB':>8} {'':8}"
     lines = [
-        f"{'CPU per request':{width}}| {'service':^27} | {'bare':^27} | {'peer':^27} |",
+        f"{'CPU per request':{width}}| {'service':^36} | {'bare':^36} | {'peer':^36} |",
         f"{'path':{width}}| {head} | {head} | {head} |",
     ]
     lines.append("-" * len(lines[-1]))
@@ -140,12 +153,25 @@ def cpu_table(paths: list[Path], figures: dict[str, dict[str, Result]], width: i
             if path.sightings > 1 and result.cpu_ms("app") is not None:
                 total = (result.cpu_ms("app") or 0) + (result.cpu_ms("db") or 0)
                 per_item = f"{1000 * total / path.sightings:5.0f} us"
-            cells.append(f"{cpu_cell(result, 'app'):>9} {cpu_cell(result, 'db'):>8} {per_item:>8}")
+            cells.append(
+                f"{cpu_cell(result, 'app'):>9} {cpu_cell(result, 'db'):>8} "
+                f"{wal_cell(result):>8} {per_item:>8}"
+            )
         lines.append(f"{path.title:{width}}| " + " | ".join(cells) + " |")
     lines.append(
-        "app ms / db ms: CPU per request in the app's processes / in PostgreSQL's; "
-        "for batches, their sum per sighting (us)"
+        "app ms / db ms: CPU per request in the app's processes / in PostgreSQL's; WAL KiB: "
+        "what the server wrote to its log per request; for batches, app + db per sighting (us)"
     )
+    forced = sum(
+        (result.wal or {}).get("forced", 0) for apps in figures.values() for result in apps.values()
+    )
+    if forced:
+        lines.append(
+            f"! PostgreSQL started {forced} checkpoint(s) during the rounds shown because WAL "
+            "outgrew max_wal_size: the pages written after each one are logged whole, so the "
+            "write paths' db ms and WAL include that cost (a server sized for ingest sets "
+            "max_wal_size higher)"
+        )
     return lines
 
 

@@ -144,20 +144,27 @@ def _measure(
         machine.wait_until_quiet(roots, within=args.wait_quiet)
     others = machine.ForeignLoad(roots)
     used = machine.CpuUse({"app": [server.pid], "db": roots[1:]})
+    wal_before = database.wal_counters(run_url)
     others.start()
     used.start()
     result = load.run(
         generator, server.base_url, path, key=key, slugs=slugs, tag=f"{tag}m", seconds=args.duration
     )
     seconds = used.seconds()
+    wal_after = database.wal_counters(run_url)
+    if wal_before and wal_after:
+        result.wal = {name: wal_after[name] - wal_before[name] for name in wal_before}
     result.others_cpu = others.share()
     if seconds is not None:
         result.app_cpu_s = seconds["app"]
         result.db_cpu_s = seconds["db"] if roots[1:] else None
+    fpi_known = result.wal is not None and result.requests > 0
     say(
         f"  {server.name:7} {path.title:40} {result.rps:9.1f} req/s  p50 {result.p50_ms:7.1f} ms"
         f"  p99 {result.p99_ms:7.1f} ms"
         + f"  CPU/req app {report.cpu_cell(result, 'app')} db {report.cpu_cell(result, 'db')} ms"
+        + f"  WAL/req {report.wal_cell(result)} KiB"
+        + (f" ({result.wal['fpi'] / result.requests:.1f} whole pages)" if fpi_known else "")
         + (f"  others {result.others_cpu:.0%} CPU" if result.others_cpu is not None else "")
         + (f"  errors {result.errors}" if result.failed else "")
     )
@@ -257,7 +264,8 @@ def main(argv: list[str] | None = None) -> int:
             f"machine: {host['cores']} cores (nproc), {host['memory']}, {host['cpu']}, "
             f"Python {host['python']}",
             f"PostgreSQL {facts['server_version']} ({source}); shared_buffers "
-            f"{facts['shared_buffers']}, synchronous_commit {facts['synchronous_commit']}",
+            f"{facts['shared_buffers']}, synchronous_commit {facts['synchronous_commit']}, "
+            f"max_wal_size {facts['max_wal_size']}, wal_compression {facts['wal_compression']}",
             f"apps: service and bare under gunicorn, service.gunicorn_conf "
             f"({threads} thread(s)); peer under uvicorn "
             f"(uvloop, httptools); {args.workers} workers each, same pool settings; "

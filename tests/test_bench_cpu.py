@@ -6,11 +6,13 @@ import subprocess
 import sys
 import time
 
+import psycopg
 import pytest
 
-from bench import machine, report
+from bench import database, machine, report
 from bench.load import Result
 from bench.paths import BY_KEY
+from bench.servers import APPS
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
@@ -53,11 +55,17 @@ def test_cpu_is_split_by_tree_and_a_reaped_child_still_counts():
     assert seconds["idle"] < 0.05
 
 
-def _result(rps: float, app_s: float | None, db_s: float | None) -> Result:
+def _result(
+    rps: float, app_s: float | None, db_s: float | None, wal: dict[str, int] | None = None
+) -> Result:
     return Result(
         requests=int(rps * 10), duration_s=10, p50_ms=1, p90_ms=1, p99_ms=1, max_ms=1,
-        mean_ms=1, app_cpu_s=app_s, db_cpu_s=db_s,
+        mean_ms=1, app_cpu_s=app_s, db_cpu_s=db_s, wal=wal,
     )  # fmt: skip
+
+
+def _wal(kib_total: int, forced: int = 0) -> dict[str, int]:
+    return {"records": 1, "fpi": 0, "bytes": kib_total * 1024, "forced": forced}
 
 
 def test_the_table_shows_cpu_per_request_and_per_sighting():
@@ -66,24 +74,26 @@ def test_the_table_shows_cpu_per_request_and_per_sighting():
     reads, batch = BY_KEY["get_sightings"], BY_KEY["post_batch"]
     figures = {
         reads.key: {
-            "service": _result(1000, 12.0, 4.5),  # 1.20 app ms and 0.45 db ms per request
+            "service": _result(1000, 12.0, 4.5, _wal(20_000)),  # 1.20 / 0.45 ms, 2 KiB
             "bare": _result(900, 10.0, 4.0),
             "peer": _result(1500, 9.0, 5.7),
         },
         batch.key: {
-            "service": _result(20, 5.0, 9.0),  # 25 + 45 ms a batch of 500: 140 us a sighting
+            # 25 + 45 ms a batch of 500 (140 us a sighting), 3 MiB of WAL, 2 checkpoints
+            "service": _result(20, 5.0, 9.0, _wal(600 * 1024, forced=2)),
             "bare": _result(20, 4.0, 9.0),
             "peer": _result(20, None, None),
         },
     }
     lines = report.table([reads, batch], figures)
     row = next(line for line in lines if line.startswith(reads.title) and "1.20" in line)
-    assert row.split("|")[1].split() == ["1.20", "0.45"]
-    assert row.split("|")[3].split() == ["0.60", "0.38"]
+    assert row.split("|")[1].split() == ["1.20", "0.45", "2.0"]
+    assert row.split("|")[3].split() == ["0.60", "0.38", "-"]
     batch_row = next(line for line in lines if line.startswith(batch.title) and "us" in line)
     cells = batch_row.split("|")
-    assert cells[1].split() == ["25.00", "45.00", "140", "us"]
-    assert cells[3].split() == ["-", "-"]
+    assert cells[1].split() == ["25.00", "45.00", "3072.0", "140", "us"]
+    assert cells[3].split() == ["-", "-", "-"]
+    assert any("started 2 checkpoint(s)" in line for line in lines)
 
 
 def test_rounds_combine_their_cpu_and_an_unknown_round_makes_it_unknown():
@@ -92,3 +102,29 @@ def test_rounds_combine_their_cpu_and_an_unknown_round_makes_it_unknown():
     assert combined.cpu_ms("app") == pytest.approx(1000 * 3.0 / 2000)
     assert combined.as_dict()["cpu_ms_per_request"] == {"app": 1.5, "db": 0.5}
     assert report.combine([*rounds, _result(100, None, 0.5)]).cpu_ms("app") is None
+
+
+def test_a_quiet_table_says_nothing_of_checkpoints():
+    reads = BY_KEY["get_sightings"]
+    figures = {reads.key: {app: _result(100, 1.0, 1.0, _wal(10)) for app in APPS}}
+    assert not any("checkpoint" in line for line in report.table([reads], figures))
+
+
+def test_wal_counters_count_what_a_write_logs(database_url):
+    """Red when the counters are read from the wrong view (the checkpoint count moved to
+    pg_stat_checkpointer in PostgreSQL 17: CI runs 15 and 18) or not at all."""
+    before = database.wal_counters(database_url)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(
+            "CREATE TEMP TABLE t AS SELECT g, repeat('x', 200) AS pad FROM generate_series(1, 2000) g"
+        )
+        conn.execute("CREATE TABLE IF NOT EXISTS bench_wal_probe (pad text)")
+        conn.execute("INSERT INTO bench_wal_probe SELECT pad FROM pg_temp.t")
+        conn.execute("DROP TABLE bench_wal_probe")
+    after = database.wal_counters(database_url)
+    assert before is not None and after is not None
+    assert set(after) == {"records", "fpi", "bytes", "forced"}
+    assert after["records"] - before["records"] >= 2000
+    assert after["bytes"] - before["bytes"] >= 2000 * 200
+    assert after["forced"] >= before["forced"]
+    assert database.wal_counters("postgresql://nobody@127.0.0.1:1/none") is None
