@@ -50,6 +50,12 @@ class _Recorder:
     def cursor(self) -> "_Recorder":
         return self  # its own cursor: statements run on it are recorded alike
 
+    def __enter__(self) -> "_Recorder":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
     def execute(self, query: Any, params: Any = None, **_: Any) -> "_Recorder":
         text = query.as_string(None) if isinstance(query, sql.Composable) else query
         self.statements.append(text)

@@ -72,7 +72,7 @@ def fetch(
     """The rows of a page. With `json_as_written`, for a page written straight out
     (service.web.jsonio.rows_response), its json columns stay as PostgreSQL wrote them; the
     loader is the cursor's own, so the pooled connection's other statements still get dicts."""
-    cursor = conn.cursor()
-    if json_as_written:
-        cursor.adapters.register_loader("json", _AsWritten)
-    return cursor.execute(query, params).fetchall()
+    with conn.cursor() as cursor:
+        if json_as_written:
+            cursor.adapters.register_loader("json", _AsWritten)
+        return cursor.execute(query, params).fetchall()
