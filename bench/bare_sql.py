@@ -81,7 +81,9 @@ GET_SIGHTING = _SIGHTING + " WHERE s.id = %(id)s"
 
 SIGHTINGS_PAGE = _SIGHTING + " WHERE true ORDER BY s.observed_at DESC, s.id DESC LIMIT %(n)s"
 
-NARRATIVE_REBUTTALS_PAGE = """
+# service/repo/rebuttals.py's _SELECT: a rebuttal with its issuer and narratives (also the
+# match's LATEST_REBUTTALS, bench/match_sql.py).
+REBUTTAL = """
 SELECT r.id, r.verdict, r.statement, r.url, r.published_at, r.language, r.reported_by,
        r.updated_by,
        r.created_at, r.updated_at,
@@ -94,8 +96,13 @@ SELECT r.id, r.verdict, r.statement, r.url, r.published_at, r.language, r.report
                   FROM rebuttal_narratives l JOIN narratives n ON n.id = l.narrative_id
                  WHERE l.rebuttal_id = r.id) o) AS narratives
   FROM rebuttals r
- JOIN rebuttal_narratives k ON k.rebuttal_id = r.id AND k.narrative_id = %(narrative_id)s \
-WHERE true ORDER BY k.published_at DESC, k.rebuttal_id DESC LIMIT %(n)s"""
+"""
+
+NARRATIVE_REBUTTALS_PAGE = (
+    REBUTTAL
+    + " JOIN rebuttal_narratives k ON k.rebuttal_id = r.id AND k.narrative_id = %(narrative_id)s"
+    " WHERE true ORDER BY k.published_at DESC, k.rebuttal_id DESC LIMIT %(n)s"
+)
 
 
 # The timeline (GET /v1/narratives/{slug}/timeline?interval=day, its default range): RESOLVE,

@@ -5,6 +5,8 @@ to send verbatim, and the statement that reads the matches' rebuttals (service/r
 changes, copy the new text here (and the flow's parameters, if they changed, into
 bench/match_flow.py)."""
 
+from bench.bare_sql import REBUTTAL
+
 TERMS = """
 SELECT t.terms,
        coalesce((SELECT json_object_agg(c.term, c.phrases)
@@ -76,23 +78,10 @@ TEXTS = "SELECT id, text FROM narrative_phrases WHERE id = ANY(%(ids)s::bigint[]
 BRIEFS = "SELECT id, slug, title FROM narratives WHERE id = ANY(%(ids)s::uuid[])"
 
 # service/repo/rebuttals.py `latest_for`: the newest rebuttals of each match, in one statement.
-LATEST_REBUTTALS = """
+LATEST_REBUTTALS = f"""
 SELECT x.*, l.narrative_id AS for_narrative
   FROM unnest(%(ids)s::uuid[]) AS l (narrative_id)
- CROSS JOIN LATERAL (
-SELECT r.id, r.verdict, r.statement, r.url, r.published_at, r.language, r.reported_by,
-       r.updated_by,
-       r.created_at, r.updated_at,
-       (SELECT to_json(o)
-          FROM (SELECT r.issuer_name AS name, r.issuer_role AS role,
-                       r.issuer_organization AS organization, r.issuer_country AS country,
-                       r.issuer_kind AS kind) o) AS issuer,
-       (SELECT coalesce(to_json(array_agg(o ORDER BY o.slug)), '[]'::json)
-          FROM (SELECT n.id, n.slug, n.title
-                  FROM rebuttal_narratives l JOIN narratives n ON n.id = l.narrative_id
-                 WHERE l.rebuttal_id = r.id) o) AS narratives
-  FROM rebuttals r
-
+ CROSS JOIN LATERAL ({REBUTTAL}
   JOIN rebuttal_narratives k ON k.rebuttal_id = r.id AND k.narrative_id = l.narrative_id
  ORDER BY k.published_at DESC, k.rebuttal_id DESC
  LIMIT %(n)s) x
